@@ -120,11 +120,15 @@ INERT = {
 }
 
 
+_WORDS = re.compile(r"[A-Z0-9]+(?=[A-Z][a-z]|[^A-Za-z0-9]|$)|[A-Z]?[a-z0-9]+|[A-Z0-9]+")
+
+
 def snake_case(name: str) -> str:
-    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
-    s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()
-    s = re.sub(r"_+", "_", s)
+    """``chargingStation`` → ``charging_station``; runs of capitals and digits stay one word:
+    ``responderURL`` → ``responder_url``, ``V2GCertificate`` → ``v2g_certificate``."""
+    # "SoC" (state of charge) is one word, not "So" and "C".
+    name = re.sub(r"SoC(?![a-z])", "Soc", name)
+    s = "_".join(word.lower() for word in _WORDS.findall(name))
     return s + "_" if keyword.iskeyword(s) else s
 
 

@@ -23,7 +23,8 @@ RANK = {
     "station": 5,
     "api": 6,
     "harness": 6,
-    "__main__": 7,
+    "__main__": 8,
+    "cli": 7,
     "__init__": 0,
 }
 HARNESS_MAY_IMPORT = {"clock", "rpc", "messages", "transport", "harness"}

@@ -248,7 +248,7 @@ class Measurand(StrEnum):
     VOLTAGE = "Voltage"
     FREQUENCY = "Frequency"
     TEMPERATURE = "Temperature"
-    SO_C = "SoC"
+    SOC = "SoC"
     RPM = "RPM"
 
 

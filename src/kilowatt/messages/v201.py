@@ -103,7 +103,7 @@ class CertificateSignedStatusEnumType(StrEnum):
 
 class CertificateSigningUseEnumType(StrEnum):
     CHARGING_STATION_CERTIFICATE = "ChargingStationCertificate"
-    V2_G_CERTIFICATE = "V2GCertificate"
+    V2G_CERTIFICATE = "V2GCertificate"
 
 
 class ChangeAvailabilityStatusEnumType(StrEnum):
@@ -185,10 +185,10 @@ class ConnectorEnumType(StrEnum):
     C_TESLA = "cTesla"
     C_TYPE1 = "cType1"
     C_TYPE2 = "cType2"
-    S309_1_P_16_A = "s309-1P-16A"
-    S309_1_P_32_A = "s309-1P-32A"
-    S309_3_P_16_A = "s309-3P-16A"
-    S309_3_P_32_A = "s309-3P-32A"
+    S309_1P_16A = "s309-1P-16A"
+    S309_1P_32A = "s309-1P-32A"
+    S309_3P_16A = "s309-3P-16A"
+    S309_3P_32A = "s309-3P-32A"
     S_BS1361 = "sBS1361"
     S_CEE_7_7 = "sCEE-7-7"
     S_TYPE2 = "sType2"
@@ -306,10 +306,10 @@ class GenericStatusEnumType(StrEnum):
 
 
 class GetCertificateIdUseEnumType(StrEnum):
-    V2_G_ROOT_CERTIFICATE = "V2GRootCertificate"
+    V2G_ROOT_CERTIFICATE = "V2GRootCertificate"
     MO_ROOT_CERTIFICATE = "MORootCertificate"
     CSMS_ROOT_CERTIFICATE = "CSMSRootCertificate"
-    V2_G_CERTIFICATE_CHAIN = "V2GCertificateChain"
+    V2G_CERTIFICATE_CHAIN = "V2GCertificateChain"
     MANUFACTURER_ROOT_CERTIFICATE = "ManufacturerRootCertificate"
 
 
@@ -365,7 +365,7 @@ class InstallCertificateStatusEnumType(StrEnum):
 
 
 class InstallCertificateUseEnumType(StrEnum):
-    V2_G_ROOT_CERTIFICATE = "V2GRootCertificate"
+    V2G_ROOT_CERTIFICATE = "V2GRootCertificate"
     MO_ROOT_CERTIFICATE = "MORootCertificate"
     CSMS_ROOT_CERTIFICATE = "CSMSRootCertificate"
     MANUFACTURER_ROOT_CERTIFICATE = "ManufacturerRootCertificate"
@@ -419,7 +419,7 @@ class MeasurandEnumType(StrEnum):
     POWER_OFFERED = "Power.Offered"
     POWER_REACTIVE_EXPORT = "Power.Reactive.Export"
     POWER_REACTIVE_IMPORT = "Power.Reactive.Import"
-    SO_C = "SoC"
+    SOC = "SoC"
     VOLTAGE = "Voltage"
 
 
@@ -450,7 +450,7 @@ class MessageTriggerEnumType(StrEnum):
     HEARTBEAT = "Heartbeat"
     METER_VALUES = "MeterValues"
     SIGN_CHARGING_STATION_CERTIFICATE = "SignChargingStationCertificate"
-    SIGN_V2_G_CERTIFICATE = "SignV2GCertificate"
+    SIGN_V2G_CERTIFICATE = "SignV2GCertificate"
     STATUS_NOTIFICATION = "StatusNotification"
     TRANSACTION_EVENT = "TransactionEvent"
     SIGN_COMBINED_CERTIFICATE = "SignCombinedCertificate"
@@ -728,7 +728,7 @@ class UploadLogStatusEnumType(StrEnum):
 class VPNEnumType(StrEnum):
     IK_EV2 = "IKEv2"
     IP_SEC = "IPSec"
-    L2_TP = "L2TP"
+    L2TP = "L2TP"
     PPTP = "PPTP"
 
 
@@ -836,8 +836,8 @@ class DCChargingParametersType(
         name="stateOfCharge", default=UNSET
     )
     ev_energy_capacity: int | UnsetType = field(name="evEnergyCapacity", default=UNSET)
-    full_so_c: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="fullSoC", default=UNSET)
-    bulk_so_c: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="bulkSoC", default=UNSET)
+    full_soc: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="fullSoC", default=UNSET)
+    bulk_soc: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="bulkSoC", default=UNSET)
 
 
 class ChargingNeedsType(Message, frozen=True, kw_only=True, gc=False, forbid_unknown_fields=True):

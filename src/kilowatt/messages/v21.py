@@ -122,8 +122,8 @@ class CertificateSignedStatusEnumType(StrEnum):
 
 class CertificateSigningUseEnumType(StrEnum):
     CHARGING_STATION_CERTIFICATE = "ChargingStationCertificate"
-    V2_G_CERTIFICATE = "V2GCertificate"
-    V2_G20_CERTIFICATE = "V2G20Certificate"
+    V2G_CERTIFICATE = "V2GCertificate"
+    V2G20_CERTIFICATE = "V2G20Certificate"
 
 
 class CertificateStatusEnumType(StrEnum):
@@ -389,10 +389,10 @@ class GenericStatusEnumType(StrEnum):
 
 
 class GetCertificateIdUseEnumType(StrEnum):
-    V2_G_ROOT_CERTIFICATE = "V2GRootCertificate"
+    V2G_ROOT_CERTIFICATE = "V2GRootCertificate"
     MO_ROOT_CERTIFICATE = "MORootCertificate"
     CSMS_ROOT_CERTIFICATE = "CSMSRootCertificate"
-    V2_G_CERTIFICATE_CHAIN = "V2GCertificateChain"
+    V2G_CERTIFICATE_CHAIN = "V2GCertificateChain"
     MANUFACTURER_ROOT_CERTIFICATE = "ManufacturerRootCertificate"
     OEM_ROOT_CERTIFICATE = "OEMRootCertificate"
 
@@ -452,7 +452,7 @@ class InstallCertificateStatusEnumType(StrEnum):
 
 
 class InstallCertificateUseEnumType(StrEnum):
-    V2_G_ROOT_CERTIFICATE = "V2GRootCertificate"
+    V2G_ROOT_CERTIFICATE = "V2GRootCertificate"
     MO_ROOT_CERTIFICATE = "MORootCertificate"
     MANUFACTURER_ROOT_CERTIFICATE = "ManufacturerRootCertificate"
     CSMS_ROOT_CERTIFICATE = "CSMSRootCertificate"
@@ -540,8 +540,8 @@ class MeasurandEnumType(StrEnum):
     ENERGY_REQUEST_TARGET = "EnergyRequest.Target"
     ENERGY_REQUEST_MINIMUM = "EnergyRequest.Minimum"
     ENERGY_REQUEST_MAXIMUM = "EnergyRequest.Maximum"
-    ENERGY_REQUEST_MINIMUM_V2_X = "EnergyRequest.Minimum.V2X"
-    ENERGY_REQUEST_MAXIMUM_V2_X = "EnergyRequest.Maximum.V2X"
+    ENERGY_REQUEST_MINIMUM_V2X = "EnergyRequest.Minimum.V2X"
+    ENERGY_REQUEST_MAXIMUM_V2X = "EnergyRequest.Maximum.V2X"
     ENERGY_REQUEST_BULK = "EnergyRequest.Bulk"
     FREQUENCY = "Frequency"
     POWER_ACTIVE_EXPORT = "Power.Active.Export"
@@ -556,7 +556,7 @@ class MeasurandEnumType(StrEnum):
     POWER_OFFERED = "Power.Offered"
     POWER_REACTIVE_EXPORT = "Power.Reactive.Export"
     POWER_REACTIVE_IMPORT = "Power.Reactive.Import"
-    SO_C = "SoC"
+    SOC = "SoC"
     VOLTAGE = "Voltage"
     VOLTAGE_MINIMUM = "Voltage.Minimum"
     VOLTAGE_MAXIMUM = "Voltage.Maximum"
@@ -592,8 +592,8 @@ class MessageTriggerEnumType(StrEnum):
     HEARTBEAT = "Heartbeat"
     METER_VALUES = "MeterValues"
     SIGN_CHARGING_STATION_CERTIFICATE = "SignChargingStationCertificate"
-    SIGN_V2_G_CERTIFICATE = "SignV2GCertificate"
-    SIGN_V2_G20_CERTIFICATE = "SignV2G20Certificate"
+    SIGN_V2G_CERTIFICATE = "SignV2GCertificate"
+    SIGN_V2G20_CERTIFICATE = "SignV2G20Certificate"
     STATUS_NOTIFICATION = "StatusNotification"
     TRANSACTION_EVENT = "TransactionEvent"
     SIGN_COMBINED_CERTIFICATE = "SignCombinedCertificate"
@@ -925,7 +925,7 @@ class TriggerReasonEnumType(StrEnum):
     RESET_COMMAND = "ResetCommand"
     RUNNING_COST = "RunningCost"
     SIGNED_DATA_RECEIVED = "SignedDataReceived"
-    SO_C_LIMIT_REACHED = "SoCLimitReached"
+    SOC_LIMIT_REACHED = "SoCLimitReached"
     STOP_AUTHORIZED = "StopAuthorized"
     TARIFF_CHANGED = "TariffChanged"
     TARIFF_NOT_ACCEPTED = "TariffNotAccepted"
@@ -975,7 +975,7 @@ class UploadLogStatusEnumType(StrEnum):
 class VPNEnumType(StrEnum):
     IK_EV2 = "IKEv2"
     IP_SEC = "IPSec"
-    L2_TP = "L2TP"
+    L2TP = "L2TP"
     PPTP = "PPTP"
 
 
@@ -1383,8 +1383,8 @@ class DCChargingParametersType(
     state_of_charge: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(
         name="stateOfCharge", default=UNSET
     )
-    full_so_c: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="fullSoC", default=UNSET)
-    bulk_so_c: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="bulkSoC", default=UNSET)
+    full_soc: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="fullSoC", default=UNSET)
+    bulk_soc: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="bulkSoC", default=UNSET)
     custom_data: CustomData | UnsetType = field(name="customData", default=UNSET)
 
 
@@ -1412,13 +1412,13 @@ class V2XChargingParametersType(
     ev_target_energy_request: float | UnsetType = field(name="evTargetEnergyRequest", default=UNSET)
     ev_min_energy_request: float | UnsetType = field(name="evMinEnergyRequest", default=UNSET)
     ev_max_energy_request: float | UnsetType = field(name="evMaxEnergyRequest", default=UNSET)
-    ev_min_v2_x_energy_request: float | UnsetType = field(
+    ev_min_v2x_energy_request: float | UnsetType = field(
         name="evMinV2XEnergyRequest", default=UNSET
     )
-    ev_max_v2_x_energy_request: float | UnsetType = field(
+    ev_max_v2x_energy_request: float | UnsetType = field(
         name="evMaxV2XEnergyRequest", default=UNSET
     )
-    target_so_c: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(
+    target_soc: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(
         name="targetSoC", default=UNSET
     )
     custom_data: CustomData | UnsetType = field(name="customData", default=UNSET)
@@ -1617,7 +1617,7 @@ class ChargingScheduleType(
     Message, frozen=True, kw_only=True, gc=False, forbid_unknown_fields=True
 ):
     id: int
-    limit_at_so_c: LimitAtSoCType | UnsetType = field(name="limitAtSoC", default=UNSET)
+    limit_at_soc: LimitAtSoCType | UnsetType = field(name="limitAtSoC", default=UNSET)
     start_schedule: DateTime | UnsetType = field(name="startSchedule", default=UNSET)
     duration: int | UnsetType = field(default=UNSET)
     charging_rate_unit: ChargingRateUnitEnumType = field(name="chargingRateUnit")
@@ -2407,7 +2407,7 @@ class TransactionLimitType(
     max_cost: float | UnsetType = field(name="maxCost", default=UNSET)
     max_energy: float | UnsetType = field(name="maxEnergy", default=UNSET)
     max_time: int | UnsetType = field(name="maxTime", default=UNSET)
-    max_so_c: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="maxSoC", default=UNSET)
+    max_soc: Annotated[int, Meta(ge=0, le=100)] | UnsetType = field(name="maxSoC", default=UNSET)
     custom_data: CustomData | UnsetType = field(name="customData", default=UNSET)
 
 

@@ -1,0 +1,243 @@
+"""The CSMS: the composition root that builds the collaborators and serves stations.
+
+The one place that wires things together. Handlers, the API and tests get what they need from a
+Csms instance; nothing lives in module globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from cryptography.x509.oid import NameOID
+
+from kilowatt.clock import Clock
+from kilowatt.csms.auth import PasswordChecker, hash_password
+from kilowatt.csms.commands import InProcessCommandBus
+from kilowatt.csms.config import Settings
+from kilowatt.csms.context import Context, Services
+from kilowatt.csms.handlers import ocpp201_router
+from kilowatt.csms.pki import CertificateAuthority
+from kilowatt.csms.registry import StationRegistry
+from kilowatt.csms.session import StationSession
+from kilowatt.csms.store import FrameLogEntry, StationRecord, Store
+from kilowatt.messages import VERSIONS, PayloadCodec
+from kilowatt.rpc import Endpoint, FrameRecord
+from kilowatt.transport.channel import TextChannel
+from kilowatt.transport.connection import Connection
+from kilowatt.transport.server import Handshake, Refusal, StationSocket
+
+__all__ = ["Csms"]
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOLS = ("ocpp2.0.1",)
+
+
+class Csms:
+    """A central system: admits stations, serves their CALLs, and reaches them with commands.
+
+    Args:
+        settings: the configuration.
+        store: persistence, opened by the caller (and closed by it).
+        clock: the time.
+        certificate_authority: signs stations' CSRs; None to reject SignCertificate.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        certificate_authority: CertificateAuthority | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.registry = StationRegistry()
+        self.commands = InProcessCommandBus(self.registry)
+        self.passwords = PasswordChecker()
+        self.services = Services(
+            store=store,
+            clock=clock,
+            settings=settings,
+            certificate_authority=certificate_authority,
+        )
+        self._router = ocpp201_router()
+
+    # -- admission (before the WebSocket upgrade) --------------------------------------------
+
+    async def admit(self, handshake: Handshake) -> Refusal | None:
+        """Security profiles 1-3 (A00): who may connect as this station, and how.
+
+        Unknown stations get 404 unless auto-registration is on; wrong or missing credentials,
+        or a transport below the station's profile, get 401.
+        """
+        station_id = handshake.station_id
+        station = await self.store.get_station(station_id)
+        credentials = handshake.basic_auth
+        if station is None:
+            if not self.settings.auto_register:
+                return Refusal(404, f"unknown station {station_id}")
+            if credentials is None or credentials.user != station_id:
+                return Refusal(401, "credentials needed to register")
+            password_hash = await asyncio.to_thread(hash_password, credentials.password)
+            station = StationRecord(
+                station_id=station_id,
+                security_profile=2 if handshake.tls else 1,
+                password_hash=password_hash,
+                heartbeat_interval=self.settings.heartbeat_interval,
+                created_at=self.clock.now(),
+            )
+            await self.store.put_station(station)
+            logger.info("registered station %s on first connection", station_id)
+            return None
+        profile = station.security_profile
+        if profile >= 2 and not handshake.tls:
+            return Refusal(401, f"security profile {profile} needs TLS")
+        if profile == 3:
+            return self._check_certificate(handshake)
+        return await self._check_password(station, handshake)
+
+    def _check_certificate(self, handshake: Handshake) -> Refusal | None:
+        certificate = handshake.client_certificate
+        if certificate is None:
+            return Refusal(401, "security profile 3 needs a client certificate")
+        names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if not names or names[0].value != handshake.station_id:
+            return Refusal(401, "the client certificate is not this station's")
+        return None
+
+    async def _check_password(self, station: StationRecord, handshake: Handshake) -> Refusal | None:
+        credentials = handshake.basic_auth
+        # A00: the user name is the station's identity.
+        if credentials is None or credentials.user != station.station_id:
+            return Refusal(401, "Basic authentication with the station id is needed")
+        if station.password_hash is None:
+            return Refusal(401, "no password is set for this station")
+        checker = self.passwords
+        verdict = checker.check_remembered(
+            station.station_id, credentials.password, station.password_hash
+        )
+        if verdict is None:
+            verdict = await asyncio.to_thread(
+                checker.check, station.station_id, credentials.password, station.password_hash
+            )
+        return None if verdict else Refusal(401, "wrong password")
+
+    # -- connections -------------------------------------------------------------------------
+
+    async def serve(self, socket: StationSocket) -> None:
+        """Serve one admitted station connection until it closes."""
+        await self.serve_channel(
+            socket.station_id,
+            socket,
+            subprotocol=socket.subprotocol,
+            remote=f"{socket.remote_address[0]}:{socket.remote_address[1]}",
+        )
+
+    async def serve_channel(
+        self, station_id: str, channel: TextChannel, *, subprotocol: str, remote: str
+    ) -> None:
+        """Serve a station over any text channel (a WebSocket, or a memory pair in tests).
+
+        A new connection of a station replaces its old one, whose socket is closed.
+        """
+        station = await self.store.get_station(station_id)
+        if station is None:
+            raise LookupError(f"station {station_id} is not registered")
+        version = VERSIONS[subprotocol.removeprefix("ocpp")]
+        session = StationSession(
+            station,
+            connection_id=uuid.uuid4().hex,
+            connected_at=self.clock.now(),
+            subprotocol=subprotocol,
+            remote=remote,
+        )
+        endpoint = Endpoint(
+            PayloadCodec(version, "csms"),
+            version.dialect,
+            call_timeout=self.settings.call_timeout,
+            max_frame_size=self.settings.max_frame_size,
+            trace=self._frame_logger(session),
+        )
+        context = Context(session, self.services)
+
+        async def on_call(request: object) -> Any:
+            session.check_allowed(request)
+            handler = self._router.handler_for(request)
+            return await handler(request, context)
+
+        connection = Connection(channel, endpoint, self.clock, on_call)
+        session.connection = connection
+        session.close_socket = connection.close
+        replaced = self.registry.attach(session)
+        if replaced is not None and replaced.close_socket is not None:
+            logger.info("station %s reconnected: closing its old connection", station_id)
+            await replaced.close_socket()
+        try:
+            await connection.run()
+        finally:
+            # A session replaced by a newer connection leaves the station record to that one.
+            if self.registry.detach(session) and session.last_heartbeat_at is not None:
+                await self.store.put_station(
+                    replace(session.station, last_heartbeat_at=session.last_heartbeat_at)
+                )
+
+    async def update_station(self, station_id: str, **changes: Any) -> StationRecord:
+        """Change a station's record, in the store and in its live session if connected.
+
+        Raises:
+            LookupError: no such station.
+        """
+        session = self.registry.get(station_id)
+        base = session.station if session is not None else await self.store.get_station(station_id)
+        if base is None:
+            raise LookupError(f"unknown station {station_id}")
+        record = replace(base, **changes)
+        if session is not None:
+            session.station = record
+        await self.store.put_station(record)
+        if "password_hash" in changes:
+            self.passwords.forget(station_id)
+        return record
+
+    async def delete_station(self, station_id: str) -> bool:
+        """Forget a station and close its connection if it is connected.
+
+        Returns False when there was no such station.
+        """
+        session = self.registry.get(station_id)
+        # Detached first, the session's serve loop finds itself replaced when it ends and
+        # leaves the station's record alone, instead of writing it back after the delete.
+        if session is not None and self.registry.detach(session) and session.close_socket:
+            await session.close_socket()
+        deleted = await self.store.delete_station(station_id)
+        self.passwords.forget(station_id)
+        return deleted or session is not None
+
+    def _frame_logger(self, session: StationSession) -> Callable[[FrameRecord], None]:
+        log = self.store.log_frame
+        now = self.clock.now
+        station_id = session.station_id
+        connection_id = session.connection_id
+
+        def trace(frame: FrameRecord) -> None:
+            log(
+                FrameLogEntry(
+                    station_id=station_id,
+                    at_ms=int(now().timestamp() * 1000),
+                    direction=frame.direction,
+                    message_type=frame.message_type,
+                    message_id=frame.message_id,
+                    action=frame.action,
+                    text=frame.text,
+                    connection_id=connection_id,
+                )
+            )
+
+        return trace

@@ -1,0 +1,191 @@
+"""CSMS-initiated requests: "send this CALL to station X, wherever it is connected".
+
+Everything that reaches a station from outside its own connection (the REST API, the UI, the
+smart-charging planner) goes through a CommandBus. Today's bus is in-process: the station's
+session is in this process's registry. A multi-node deployment adds a bus that forwards the CALL
+to the node holding the socket; callers do not change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+from kilowatt.csms.registry import StationRegistry
+from kilowatt.csms.session import PENDING, StationSession
+from kilowatt.csms.store import Store
+from kilowatt.messages import Message, Request, Response, decode, encode, v201
+from kilowatt.rpc.errors import ConnectionLost
+
+__all__ = ["CommandBus", "InProcessCommandBus", "StationNotConnected"]
+
+R = TypeVar("R", bound=Response)
+
+
+class StationNotConnected(ConnectionLost):
+    """The station has no live connection to this CSMS."""
+
+
+class CommandBus(Protocol):
+    async def call(self, station_id: str, request: Request[R]) -> R:
+        """Send a CALL to a station and return its answer.
+
+        Raises:
+            StationNotConnected: the station is not connected.
+            CallFailed: the station answered with a CALLERROR.
+            CallTimeout: no answer within the call timeout.
+            ConnectionLost: the connection dropped while the CALL waited.
+            InvalidResponse: the station's answer broke the schema.
+        """
+        ...
+
+
+# What a CSMS request makes a Pending station send (B02: the CSMS may provision it meanwhile).
+_ANSWERED_WITH = {
+    "GetBaseReport": "NotifyReport",
+    "GetReport": "NotifyReport",
+    "GetMonitoringReport": "NotifyMonitoringReport",
+    "CustomerInformation": "NotifyCustomerInformation",
+    "GetDisplayMessages": "NotifyDisplayMessages",
+    "GetChargingProfiles": "ReportChargingProfiles",
+    "GetLog": "LogStatusNotification",
+    "UpdateFirmware": "FirmwareStatusNotification",
+    "PublishFirmware": "PublishFirmwareStatusNotification",
+}
+_TRIGGERED = {
+    "BootNotification": "BootNotification",
+    "LogStatusNotification": "LogStatusNotification",
+    "FirmwareStatusNotification": "FirmwareStatusNotification",
+    "Heartbeat": "Heartbeat",
+    "MeterValues": "MeterValues",
+    "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignCertificate",
+    "StatusNotification": "StatusNotification",
+    "TransactionEvent": "TransactionEvent",
+    "SignCombinedCertificate": "SignCertificate",
+    "PublishFirmwareStatusNotification": "PublishFirmwareStatusNotification",
+}
+
+
+def _allow_answers(session: StationSession, request: Request[Response]) -> None:
+    if session.station.boot_status != PENDING:
+        return
+    if isinstance(request, v201.TriggerMessageRequest):
+        action = _TRIGGERED.get(str(request.requested_message))
+    else:
+        action = _ANSWERED_WITH.get(request.ACTION)
+    if action is not None:
+        session.allow_while_pending(action)
+
+
+class InProcessCommandBus:
+    """Reaches the stations connected to this process."""
+
+    def __init__(self, registry: StationRegistry) -> None:
+        self._registry = registry
+
+    async def call(self, station_id: str, request: Request[R]) -> R:
+        session = self._registry.get(station_id)
+        if session is None or session.connection is None:
+            raise StationNotConnected(f"station {station_id} is not connected")
+        _allow_answers(session, request)
+        return await session.connection.call(request)
+
+
+def request_from_json(
+    requests: dict[str, type[Request[Response]]], action: str, payload: bytes
+) -> Request[Response]:
+    """Decode an operator's raw payload into the action's request type, validating it.
+
+    Raises:
+        KeyError: no such action.
+        RpcError: the payload breaks the request schema (the description names the field).
+    """
+    return decode(payload, requests[action])
+
+
+# DeviceDataCtrlr.ItemsPerMessage / BytesPerMessage (B05, B06, TC_B_08_CSMS): the requests the
+# CSMS builds are split to fit the station's limits.
+_DEVICE_DATA = "DeviceDataCtrlr"
+
+
+async def _limits(
+    bus: CommandBus, store: Store, station_id: str, instance: str
+) -> tuple[int | None, int | None]:
+    """ItemsPerMessage and BytesPerMessage for one request type, from the stored device
+    model; read from the station first when unknown."""
+    known = {
+        (v.variable, v.variable_instance): v.value
+        for v in await store.variables(station_id)
+        if v.component == _DEVICE_DATA and v.attribute_type == "Actual"
+    }
+    wanted = [("ItemsPerMessage", instance), ("BytesPerMessage", instance)]
+    if any(key not in known for key in wanted):
+        answer = await bus.call(
+            station_id,
+            v201.GetVariablesRequest(
+                get_variable_data=[
+                    v201.GetVariableDataType(
+                        component=v201.ComponentType(name=_DEVICE_DATA),
+                        variable=v201.VariableType(name=name, instance=inst),
+                    )
+                    for name, inst in wanted
+                ]
+            ),
+        )
+        for result in answer.get_variable_result:
+            if result.attribute_status == v201.GetVariableStatusEnumType.ACCEPTED:
+                key = (result.variable.name, result.variable.instance or "")
+                known[key] = result.attribute_value or None
+    items, size = (known.get(key) for key in wanted)
+    return (int(items) if items else None, int(size) if size else None)
+
+
+def split(
+    items: Sequence[Message], *, max_items: int | None, max_bytes: int | None, envelope: int
+) -> list[list[Message]]:
+    """Split items into consecutive chunks of at most max_items items whose JSON, with the
+    request's ``envelope`` bytes around them, fits max_bytes. An item too large alone goes
+    alone (the station then refuses it, which the operator sees)."""
+    chunks: list[list[Message]] = []
+    current: list[Message] = []
+    size = envelope
+    limit_items = max_items or math.inf
+    limit_bytes = max_bytes or math.inf
+    for item in items:
+        item_size = len(encode(item)) + 1  # the comma between items
+        if current and (len(current) >= limit_items or size + item_size > limit_bytes):
+            chunks.append(current)
+            current, size = [], envelope
+        current.append(item)
+        size += item_size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+async def get_variables(
+    bus: CommandBus, store: Store, station_id: str, items: Sequence[v201.GetVariableDataType]
+) -> list[v201.GetVariableResultType]:
+    """B06: GetVariables for any number of items, split by the station's limits."""
+    max_items, max_bytes = await _limits(bus, store, station_id, "GetVariables")
+    envelope = len(encode(v201.GetVariablesRequest(get_variable_data=[])))
+    results: list[v201.GetVariableResultType] = []
+    for chunk in split(items, max_items=max_items, max_bytes=max_bytes, envelope=envelope):
+        answer = await bus.call(station_id, v201.GetVariablesRequest(get_variable_data=chunk))  # type: ignore[arg-type]
+        results.extend(answer.get_variable_result)
+    return results
+
+
+async def set_variables(
+    bus: CommandBus, store: Store, station_id: str, items: Sequence[v201.SetVariableDataType]
+) -> list[v201.SetVariableResultType]:
+    """B05: SetVariables for any number of items, split by the station's limits."""
+    max_items, max_bytes = await _limits(bus, store, station_id, "SetVariables")
+    envelope = len(encode(v201.SetVariablesRequest(set_variable_data=[])))
+    results: list[v201.SetVariableResultType] = []
+    for chunk in split(items, max_items=max_items, max_bytes=max_bytes, envelope=envelope):
+        answer = await bus.call(station_id, v201.SetVariablesRequest(set_variable_data=chunk))  # type: ignore[arg-type]
+        results.extend(answer.set_variable_result)
+    return results

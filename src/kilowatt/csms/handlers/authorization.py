@@ -1,0 +1,59 @@
+"""C Authorization: C01 Authorize, and the idTokenInfo that TransactionEvent answers carry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kilowatt.csms.context import Context
+from kilowatt.messages import v201
+
+__all__ = ["authorize", "id_token_info"]
+
+
+def _message(content: dict[str, object] | None) -> v201.MessageContentType | None:
+    if not content:
+        return None
+    return v201.MessageContentType(
+        format=v201.MessageFormatEnumType(str(content.get("format", "UTF8"))),
+        content=str(content.get("content", "")),
+        **({"language": str(content["language"])} if content.get("language") else {}),  # type: ignore[arg-type]
+    )
+
+
+async def id_token_info(id_token: v201.IdTokenType, ctx: Context) -> v201.IdTokenInfoType:
+    """What the CSMS knows of a token: its status (Unknown if not known, Expired once past its
+    expiry), group, languages and personal message."""
+    if id_token.type == v201.IdTokenEnumType.NO_AUTHORIZATION:
+        # C01: a token of type NoAuthorization is not authorized by the CSMS: always Accepted.
+        return v201.IdTokenInfoType(status=v201.AuthorizationStatusEnumType.ACCEPTED)
+    record = await ctx.store.get_id_token(id_token.id_token, str(id_token.type))
+    if record is None:
+        return v201.IdTokenInfoType(status=v201.AuthorizationStatusEnumType.UNKNOWN)
+    status = v201.AuthorizationStatusEnumType(record.status)
+    expiry: datetime | None = record.expiry
+    if (
+        expiry is not None
+        and expiry <= ctx.now()
+        and status == v201.AuthorizationStatusEnumType.ACCEPTED
+    ):
+        status = v201.AuthorizationStatusEnumType.EXPIRED
+    fields: dict[str, object] = {}
+    if expiry is not None:
+        fields["cache_expiry_date_time"] = expiry
+    if record.group_id_token:
+        fields["group_id_token"] = v201.IdTokenType(
+            id_token=record.group_id_token, type=v201.IdTokenEnumType.CENTRAL
+        )
+    if record.language1:
+        fields["language1"] = record.language1
+    if record.language2:
+        fields["language2"] = record.language2
+    message = _message(record.personal_message)
+    if message is not None:
+        fields["personal_message"] = message
+    return v201.IdTokenInfoType(status=status, **fields)  # type: ignore[arg-type]
+
+
+async def authorize(request: v201.AuthorizeRequest, ctx: Context) -> v201.AuthorizeResponse:
+    """C01: authorize a token against the tokens the operator keeps."""
+    return v201.AuthorizeResponse(id_token_info=await id_token_info(request.id_token, ctx))

@@ -1,0 +1,65 @@
+"""E Transactions: E01-E15 TransactionEvent, assembled by transactionId and seqNo."""
+
+from __future__ import annotations
+
+from kilowatt.csms.context import Context
+from kilowatt.csms.handlers.authorization import id_token_info
+from kilowatt.csms.store import TransactionEventRecord
+from kilowatt.csms.transactions import TransactionState, meter_samples
+from kilowatt.messages import decode, encode, v201
+
+__all__ = ["transaction_event"]
+
+
+async def _state(transaction_id: str, ctx: Context) -> TransactionState:
+    """The transaction's state; after a reconnect or a restart, rebuilt from its stored events."""
+    state = ctx.session.transactions.get(transaction_id)
+    if state is None:
+        state = TransactionState(ctx.station_id, transaction_id)
+        for stored in await ctx.store.transaction_events(ctx.station_id, transaction_id):
+            state.apply(decode(stored.payload, v201.TransactionEventRequest), stored.received_at)
+        ctx.session.transactions[transaction_id] = state
+    return state
+
+
+async def transaction_event(
+    request: v201.TransactionEventRequest, ctx: Context
+) -> v201.TransactionEventResponse:
+    """E01-E15: never rejected (a station cannot take back an event), stored once per seqNo,
+    acknowledged only once committed. Offline and out-of-order events are accepted: the
+    transaction's state does not depend on arrival order (csms/transactions.py)."""
+    transaction_id = request.transaction_info.transaction_id
+    now = ctx.now()
+    async with ctx.session.lock_for(transaction_id):
+        state = await _state(transaction_id, ctx)
+        if request.seq_no not in state.seq_nos:
+            payload = encode(request).decode()
+            state.apply(request, now)
+            record = state.record()
+            evse_id = request.evse.id if request.evse else (record.evse_id or 0)
+            stored = await ctx.store.record_transaction_event(
+                TransactionEventRecord(
+                    station_id=ctx.station_id,
+                    transaction_id=transaction_id,
+                    seq_no=request.seq_no,
+                    event_type=str(request.event_type),
+                    trigger_reason=str(request.trigger_reason),
+                    timestamp=request.timestamp,
+                    offline=bool(request.offline),
+                    payload=payload,
+                    received_at=now,
+                ),
+                record,
+                meter_samples(ctx.station_id, evse_id, transaction_id, request.meter_value or []),
+            )
+            if not stored:
+                # Stored by an earlier connection whose state this session did not have.
+                ctx.session.transactions.pop(transaction_id, None)
+        if request.event_type == v201.TransactionEventEnumType.ENDED:
+            ctx.session.transactions.pop(transaction_id, None)
+            ctx.session.transaction_locks.pop(transaction_id, None)
+    if request.id_token:
+        return v201.TransactionEventResponse(
+            id_token_info=await id_token_info(request.id_token, ctx)
+        )
+    return v201.TransactionEventResponse()

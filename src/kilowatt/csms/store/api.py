@@ -1,0 +1,167 @@
+"""The persistence the CSMS needs, as a Protocol: kilowatt.csms.store.sql implements it on
+SQLAlchemy (SQLite by default, PostgreSQL by URL).
+
+Writes that must be durable before a station is answered (TransactionEvent, MeterValues) are
+awaited: the call returns once the data is committed. Many stations' writes share one commit
+(group commit), so the cost per message stays low.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from kilowatt.csms.store.records import (
+    ConnectorStatus,
+    FrameLogEntry,
+    IdTokenRecord,
+    MeterSample,
+    Notification,
+    StationRecord,
+    StatusChange,
+    TransactionEventRecord,
+    TransactionRecord,
+    VariableRecord,
+)
+
+__all__ = ["Store"]
+
+
+class Store(Protocol):
+    async def close(self) -> None:
+        """Flush pending writes and release the database."""
+        ...
+
+    async def flush(self) -> None:
+        """Return once every write queued before the call, logged frames included, is committed
+        (or has failed)."""
+        ...
+
+    # -- stations ----------------------------------------------------------------------------
+    async def get_station(self, station_id: str) -> StationRecord | None: ...
+    async def list_stations(self, *, offset: int = 0, limit: int = 1000) -> list[StationRecord]: ...
+    async def put_station(self, station: StationRecord) -> None:
+        """Insert or replace the whole record (committed when this returns)."""
+        ...
+
+    async def delete_station(self, station_id: str) -> bool: ...
+
+    # -- connectors --------------------------------------------------------------------------
+    async def record_status(self, change: StatusChange) -> None:
+        """Append to the history and update the connector's latest status (committed on return).
+
+        The latest status is the one with the latest timestamp: a change sent late (queued
+        while the station was offline) goes into the history only.
+        """
+        ...
+
+    async def connector_statuses(self, station_id: str) -> list[ConnectorStatus]:
+        """By EVSE, then connector."""
+        ...
+
+    async def status_history(self, station_id: str, *, limit: int = 100) -> list[StatusChange]:
+        """The latest changes by their timestamp, newest first."""
+        ...
+
+    # -- id tokens ---------------------------------------------------------------------------
+    async def get_id_token(self, id_token: str, type_: str) -> IdTokenRecord | None: ...
+    async def list_id_tokens(
+        self, *, offset: int = 0, limit: int = 1000
+    ) -> list[IdTokenRecord]: ...
+    async def put_id_token(self, token: IdTokenRecord) -> None: ...
+    async def delete_id_token(self, id_token: str, type_: str) -> bool: ...
+
+    # -- transactions ------------------------------------------------------------------------
+    async def get_transaction(
+        self, station_id: str, transaction_id: str
+    ) -> TransactionRecord | None: ...
+    async def list_transactions(
+        self,
+        *,
+        station_id: str | None = None,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[TransactionRecord]:
+        """Newest first (by started_at). ``active``: True for those not ended (no ended_at),
+        False for those ended, None for both."""
+        ...
+
+    async def record_transaction_event(
+        self,
+        event: TransactionEventRecord,
+        transaction: TransactionRecord,
+        samples: Sequence[MeterSample],
+    ) -> bool:
+        """Store one TransactionEvent, the transaction as it stands after it, and its samples.
+
+        Returns False, and stores nothing, when this (station, transaction, seqNo) is stored
+        already: a replayed event is acknowledged and kept once. Committed on return.
+
+        Raises:
+            ValueError: the event and the transaction are not of the same transaction.
+        """
+        ...
+
+    async def transaction_events(
+        self, station_id: str, transaction_id: str
+    ) -> list[TransactionEventRecord]:
+        """By seqNo."""
+        ...
+
+    # -- meter values ------------------------------------------------------------------------
+    async def record_meter_values(self, samples: Sequence[MeterSample]) -> None:
+        """Committed on return."""
+        ...
+
+    async def meter_samples(
+        self,
+        station_id: str,
+        *,
+        transaction_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 10000,
+    ) -> list[MeterSample]:
+        """Oldest first: those timestamped at or after ``since``, of one transaction or (None)
+        of any or none."""
+        ...
+
+    # -- device model ------------------------------------------------------------------------
+    async def put_variables(self, variables: Sequence[VariableRecord]) -> None:
+        """Insert or replace by (station, component, instance, evse, connector, variable,
+        instance, attribute type). Committed on return."""
+        ...
+
+    async def variables(self, station_id: str) -> list[VariableRecord]:
+        """By key (component, instance, EVSE, connector, variable, instance, attribute type)."""
+        ...
+
+    # -- everything else a station reports ---------------------------------------------------
+    async def record_notification(self, notification: Notification) -> None: ...
+    async def notifications(
+        self,
+        station_id: str,
+        *,
+        action: str | None = None,
+        request_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Notification]:
+        """The latest, newest first (in the order received)."""
+        ...
+
+    # -- the message log ---------------------------------------------------------------------
+    def log_frame(self, entry: FrameLogEntry) -> None:
+        """Queue a frame for the log without waiting: it is written with the next group commit.
+
+        Never raises: a frame that cannot be written (too many waiting, the store closed, the
+        database refusing it) is dropped and counted.
+        """
+        ...
+
+    async def frames(
+        self, station_id: str, *, since_ms: int | None = None, limit: int = 1000
+    ) -> list[FrameLogEntry]:
+        """The logged frames of a station in the order they were logged (oldest first), from
+        the first logged at or after ``since_ms``."""
+        ...

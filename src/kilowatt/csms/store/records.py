@@ -1,0 +1,195 @@
+"""What the CSMS keeps: plain records, independent of how they are stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "ConnectorStatus",
+    "FrameLogEntry",
+    "IdTokenRecord",
+    "MeterSample",
+    "Notification",
+    "StationRecord",
+    "StatusChange",
+    "TransactionEventRecord",
+    "TransactionRecord",
+    "VariableRecord",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StationRecord:
+    """A charging station known to the CSMS.
+
+    ``registration_status`` and ``heartbeat_interval`` are the operator's answer to the station's
+    next BootNotification; ``boot_status`` is the answer last given (None: never booted).
+    """
+
+    station_id: str
+    security_profile: int = 1
+    password_hash: str | None = None
+    registration_status: str = "Accepted"
+    heartbeat_interval: int = 300
+    boot_status: str | None = None
+    boot_at: datetime | None = None
+    boot_reason: str | None = None
+    vendor_name: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    firmware_version: str | None = None
+    modem_iccid: str | None = None
+    modem_imsi: str | None = None
+    last_heartbeat_at: datetime | None = None
+    firmware_status: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatus:
+    station_id: str
+    evse_id: int
+    connector_id: int
+    status: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One StatusNotification, kept as history."""
+
+    station_id: str
+    evse_id: int
+    connector_id: int
+    status: str
+    timestamp: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdTokenRecord:
+    """An id token and what the CSMS answers for it (OCPP 2.0.1 IdTokenInfoType)."""
+
+    id_token: str
+    type: str
+    status: str = "Accepted"
+    group_id_token: str | None = None
+    expiry: datetime | None = None
+    language1: str | None = None
+    language2: str | None = None
+    personal_message: dict[str, Any] | None = None  # MessageContentType as on the wire
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRecord:
+    """A transaction as assembled from its TransactionEvents.
+
+    Energy is in Wh, from the Energy.Active.Import.Register readings: ``meter_start_wh`` is the
+    first reading that can serve as a baseline (never a zero sent offline), ``meter_last_wh`` the
+    latest; ``seq_nos_missing`` lists the sequence numbers not received (yet).
+    """
+
+    station_id: str
+    transaction_id: str
+    evse_id: int | None = None
+    connector_id: int | None = None
+    id_token: str | None = None
+    id_token_type: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    charging_state: str | None = None
+    stopped_reason: str | None = None
+    remote_start_id: int | None = None
+    meter_start_wh: float | None = None
+    meter_last_wh: float | None = None
+    last_seq_no: int | None = None
+    seq_nos_missing: tuple[int, ...] = ()
+    offline: bool = False
+    event_count: int = 0
+    updated_at: datetime | None = None
+
+    @property
+    def energy_wh(self) -> float | None:
+        if self.meter_start_wh is None or self.meter_last_wh is None:
+            return None
+        return self.meter_last_wh - self.meter_start_wh
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEventRecord:
+    station_id: str
+    transaction_id: str
+    seq_no: int
+    event_type: str
+    trigger_reason: str
+    timestamp: datetime
+    offline: bool
+    payload: str  # the request's JSON text
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSample:
+    """One sampled value of a MeterValues request or of a TransactionEvent."""
+
+    station_id: str
+    evse_id: int
+    transaction_id: str | None
+    timestamp: datetime
+    measurand: str
+    value: float
+    phase: str | None = None
+    location: str | None = None
+    context: str | None = None
+    unit: str | None = None
+    multiplier: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariableRecord:
+    """One attribute of one variable of the station's device model, as last reported."""
+
+    station_id: str
+    component: str
+    variable: str
+    component_instance: str = ""
+    evse_id: int = -1  # -1: no EVSE (a station-level component)
+    connector_id: int = -1
+    variable_instance: str = ""
+    attribute_type: str = "Actual"
+    value: str | None = None
+    mutability: str | None = None
+    persistent: bool | None = None
+    constant: bool | None = None
+    characteristics: dict[str, Any] | None = None  # VariableCharacteristicsType as on the wire
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A station's report that the CSMS keeps as it came (security events, firmware and log
+    status, NotifyEvent, charging limits, EV charging needs, display messages, ...)."""
+
+    station_id: str
+    action: str
+    received_at: datetime
+    payload: str  # the request's JSON text
+    request_id: int | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FrameLogEntry:
+    """One frame on a station's connection, either way."""
+
+    station_id: str
+    at_ms: int  # milliseconds since the epoch
+    direction: str  # "in" (from the station) or "out"
+    message_type: int | None
+    message_id: str | None
+    action: str | None
+    text: str
+    connection_id: str = ""
+    id: int | None = None

@@ -1,0 +1,739 @@
+"""The Store on SQLAlchemy's asyncio engine: SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+Writes go through group commit. Each write is queued with a future; one writer task takes what
+has queued up (after ``flush_interval``, or at once when ``max_batch`` writes wait), applies it
+in one transaction with one executemany per statement, commits, and only then resolves the
+futures. A thousand stations' MeterValues thus cost one commit, not a thousand. When a batch
+fails for a reason that may lie in some of its rows, it is split in halves that are committed
+on their own, down to the single write that fails, so that one bad row costs no other station
+its data. Logged frames ride along in the same batches without being awaited.
+
+Reads go straight to the engine's pool; on SQLite, WAL lets them run beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from operator import attrgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Delete,
+    Executable,
+    Select,
+    Table,
+    delete,
+    event,
+    func,
+    make_url,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    TimeoutError as PoolTimeoutError,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from kilowatt.csms.store import tables
+from kilowatt.csms.store.api import Store
+from kilowatt.csms.store.records import (
+    ConnectorStatus,
+    FrameLogEntry,
+    IdTokenRecord,
+    MeterSample,
+    Notification,
+    StationRecord,
+    StatusChange,
+    TransactionEventRecord,
+    TransactionRecord,
+    VariableRecord,
+)
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["SqlStore", "migrate", "open_store"]
+
+_log = logging.getLogger(__name__)
+
+_MIGRATIONS = "kilowatt.csms.store:migrations"
+# Any fixed number, the same in every process that may migrate the same PostgreSQL database.
+_PG_MIGRATION_LOCK = 0x6B696C6F
+_MIGRATION_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+# An execution option of ours: begin the connection's transactions with BEGIN IMMEDIATE.
+_BEGIN_IMMEDIATE = "kilowatt_begin_immediate"
+
+_Row = dict[str, Any]
+_T = TypeVar("_T", bound="DataclassInstance")
+
+
+async def open_store(
+    url: str,
+    *,
+    flush_interval: float = 0.002,
+    max_batch: int = 500,
+    max_pending_frames: int = 100_000,
+) -> SqlStore:
+    """Connect to the database, bring its schema to the latest revision, start the writer.
+
+    Args:
+        url: ``sqlite+aiosqlite:///path/to/file.db`` (the directory is created if need be) or
+            ``postgresql+asyncpg://user@host:port/database``.
+        flush_interval: seconds a write may wait for others to share its commit; 0 commits
+            whatever has queued up as soon as the writer is free.
+        max_batch: the most awaited writes in one transaction, and separately the most logged
+            frames; a batch is committed at once when this many wait.
+        max_pending_frames: the most logged frames waiting for a commit; beyond it the oldest
+            are dropped and counted in ``SqlStore.dropped_frames``.
+
+    Raises:
+        ValueError: the URL names another database, an SQLite database in memory, or a limit
+            is out of range.
+    """
+    if flush_interval < 0 or max_batch < 1 or max_pending_frames < 1:
+        raise ValueError("flush_interval must be >= 0, max_batch and max_pending_frames >= 1")
+    engine = _create_engine(url)
+    try:
+        await migrate(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return SqlStore(
+        engine,
+        flush_interval=flush_interval,
+        max_batch=max_batch,
+        max_pending_frames=max_pending_frames,
+    )
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the database's schema to the latest revision, in one transaction.
+
+    Processes that open the same database at once take turns: the first migrates, the others
+    then find the schema at the latest revision.
+
+    Args:
+        engine: a SQLite or PostgreSQL engine.
+    """
+    # Alembic keeps the running migration in module globals: one at a time in this process.
+    async with _migration_lock(), engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Take SQLite's write lock at BEGIN: another process's migration waits there, not
+            # in a transaction whose first read is outdated once the first one commits.
+            await connection.execution_options(**{_BEGIN_IMMEDIATE: True})
+        async with connection.begin():
+            if connection.dialect.name == "postgresql":
+                # Held until the transaction ends.
+                await connection.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            await connection.run_sync(_upgrade)
+
+
+def _migration_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATION_LOCKS.get(loop)
+    if lock is None:
+        lock = _MIGRATION_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _create_engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return create_async_engine(parsed)
+    if backend != "sqlite":
+        raise ValueError(f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql")
+    if not parsed.database or parsed.database == ":memory:":
+        # Each pooled connection would see a database of its own.
+        raise ValueError("an SQLite store needs a file: sqlite+aiosqlite:///path/to/file.db")
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed)
+    event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    event.listen(engine.sync_engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers do not block the writer nor the writer them. synchronous=FULL: a station is
+    # told its TransactionEvent is stored only once the commit is on disk, power cut included;
+    # group commit pays the sync once per batch, not per message.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+    # The sqlite3 module opens transactions itself, and not before DDL: SQLAlchemy's recipe
+    # hands that to _begin_sqlite, so that a migration is one transaction as on PostgreSQL.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+# -- the queue of writes --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Rows for insert or upsert statements; the write's result is None."""
+
+    statements: tuple[tuple[Executable, Sequence[_Row]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Delete:
+    """A delete whose result is whether it deleted anything."""
+
+    statement: Delete
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """A TransactionEvent; its result is whether it was new (and its other rows written)."""
+
+    key: tuple[str, str, int]
+    event: _Row
+    transaction: _Row
+    samples: Sequence[_Row]
+
+
+_Write = _Rows | _Delete | _Event
+_NOTHING = _Rows(())  # a write that only waits for its batch's commit
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    write: _Write
+    future: asyncio.Future[Any] | None  # None: a logged frame, which nobody awaits
+
+
+class _Fields(Generic[_T]):
+    """The columns of a record type: a record to a row and a row to a record, by name."""
+
+    def __init__(self, record_type: type[_T], *, exclude: Iterable[str] = ()) -> None:
+        names = tuple(f.name for f in fields(record_type) if f.name not in exclude)
+        self.names = names
+        self._get = attrgetter(*names)
+        self._record_type = record_type
+
+    def row(self, record: _T) -> _Row:
+        return dict(zip(self.names, self._get(record), strict=True))
+
+    def record(self, row: Mapping[str, Any]) -> _T:
+        return self._record_type(**row)
+
+    def columns(self, table: Table) -> list[ColumnElement[Any]]:
+        return [table.c[name] for name in self.names]
+
+
+_STATION = _Fields(StationRecord)
+_CONNECTOR = _Fields(ConnectorStatus)
+_STATUS_CHANGE = _Fields(StatusChange)
+_ID_TOKEN = _Fields(IdTokenRecord)
+_TRANSACTION = _Fields(TransactionRecord)
+_EVENT = _Fields(TransactionEventRecord)
+_SAMPLE = _Fields(MeterSample)
+_VARIABLE = _Fields(VariableRecord)
+_NOTIFICATION = _Fields(Notification)
+_NEW_NOTIFICATION = _Fields(Notification, exclude=("id",))
+_FRAME = _Fields(FrameLogEntry)
+_NEW_FRAME = _Fields(FrameLogEntry, exclude=("id",))
+
+
+def _transaction_row(transaction: TransactionRecord) -> _Row:
+    row = _TRANSACTION.row(transaction)
+    row["seq_nos_missing"] = list(transaction.seq_nos_missing)
+    return row
+
+
+def _transaction_record(row: Mapping[str, Any]) -> TransactionRecord:
+    return TransactionRecord(**{**row, "seq_nos_missing": tuple(row["seq_nos_missing"])})
+
+
+def _may_lie_in_rows(error: Exception) -> bool:
+    """Whether a failed batch is worth splitting: not when the database itself failed."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return False
+    return not isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | OSError)
+
+
+class SqlStore(Store):
+    """The Store on an AsyncEngine; make it with ``open_store``.
+
+    Every write raises RuntimeError once ``close`` has begun. A write whose caller is cancelled
+    while it waits may still be committed. ``dropped_frames`` counts the logged frames that
+    were never written: dropped because too many waited, logged after ``close``, or refused by
+    the database.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        flush_interval: float,
+        max_batch: int,
+        max_pending_frames: int,
+    ) -> None:
+        self._engine = engine
+        self._loop = asyncio.get_running_loop()
+        self._flush_interval = flush_interval
+        self._max_batch = max_batch
+        self._writes: deque[_Pending] = deque()
+        self._frames: deque[FrameLogEntry] = deque(maxlen=max_pending_frames)
+        self._first_queued_at = 0.0
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self.dropped_frames = 0
+        # Frames leave the queue in the order logged, so "every frame logged before" is a count.
+        self._frames_logged = 0
+        self._frames_settled = 0
+
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+        def upsert(table: Table, where: ColumnElement[bool] | None = None) -> Executable:
+            statement = insert(table)
+            keys = [column.name for column in table.primary_key]
+            replaced = {c.name: statement.excluded[c.name] for c in table.c if not c.primary_key}
+            return statement.on_conflict_do_update(index_elements=keys, set_=replaced, where=where)
+
+        self._upsert_station = upsert(tables.stations)
+        self._upsert_id_token = upsert(tables.id_tokens)
+        self._upsert_transaction = upsert(tables.transactions)
+        self._upsert_variable = upsert(tables.variables)
+        connector = insert(tables.connector_status)
+        # A status sent late (queued while offline) must not hide one sent after it.
+        self._upsert_connector = upsert(
+            tables.connector_status,
+            where=connector.excluded.timestamp >= tables.connector_status.c.timestamp,
+        )
+        events = tables.transaction_events
+        self._insert_new_events = (
+            insert(events)
+            .on_conflict_do_nothing(index_elements=[c.name for c in events.primary_key])
+            .returning(events.c.station_id, events.c.transaction_id, events.c.seq_no)
+        )
+        self._insert_status_change = tables.status_history.insert()
+        self._insert_samples = tables.meter_samples.insert()
+        self._insert_notification = tables.notifications.insert()
+        self._insert_frame = tables.frame_log.insert()
+
+        self._writer = self._loop.create_task(self._run(), name="store writer")
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine the store reads and writes through (for health checks and tests)."""
+        return self._engine
+
+    async def close(self) -> None:
+        """Commit everything queued (frames included), stop the writer, dispose the engine."""
+        if not self._closing:
+            self._closing = True
+            self._wakeup.set()
+        # Shielded: a cancelled close must not cancel the writer in the middle of a batch.
+        await asyncio.shield(self._writer)
+        await self._engine.dispose()
+
+    async def flush(self) -> None:
+        """Return once every write queued before the call, logged frames included, is committed
+        (or has failed).
+
+        Raises:
+            RuntimeError: the store is closed.
+        """
+        frames_logged = self._frames_logged
+        await self._submit(_NOTHING)
+        while self._frames_settled < frames_logged:
+            await self._submit(_NOTHING)
+
+    # -- stations ------------------------------------------------------------------------------
+
+    async def get_station(self, station_id: str) -> StationRecord | None:
+        table = tables.stations
+        query = select(*_STATION.columns(table)).where(table.c.station_id == station_id)
+        return await self._one(query, _STATION.record)
+
+    async def list_stations(self, *, offset: int = 0, limit: int = 1000) -> list[StationRecord]:
+        table = tables.stations
+        query = select(*_STATION.columns(table)).order_by(table.c.station_id)
+        return await self._all(query.offset(offset).limit(limit), _STATION.record)
+
+    async def put_station(self, station: StationRecord) -> None:
+        await self._submit(_Rows(((self._upsert_station, [_STATION.row(station)]),)))
+
+    async def delete_station(self, station_id: str) -> bool:
+        table = tables.stations
+        deleted: bool = await self._submit(
+            _Delete(delete(table).where(table.c.station_id == station_id))
+        )
+        return deleted
+
+    # -- connectors ----------------------------------------------------------------------------
+
+    async def record_status(self, change: StatusChange) -> None:
+        row = _STATUS_CHANGE.row(change)
+        connector = {name: row[name] for name in _CONNECTOR.names}
+        await self._submit(
+            _Rows(((self._insert_status_change, [row]), (self._upsert_connector, [connector])))
+        )
+
+    async def connector_statuses(self, station_id: str) -> list[ConnectorStatus]:
+        table = tables.connector_status
+        query = (
+            select(*_CONNECTOR.columns(table))
+            .where(table.c.station_id == station_id)
+            .order_by(table.c.evse_id, table.c.connector_id)
+        )
+        return await self._all(query, _CONNECTOR.record)
+
+    async def status_history(self, station_id: str, *, limit: int = 100) -> list[StatusChange]:
+        table = tables.status_history
+        query = (
+            select(*_STATUS_CHANGE.columns(table))
+            .where(table.c.station_id == station_id)
+            .order_by(table.c.timestamp.desc(), table.c.id.desc())
+            .limit(limit)
+        )
+        return await self._all(query, _STATUS_CHANGE.record)
+
+    # -- id tokens -----------------------------------------------------------------------------
+
+    async def get_id_token(self, id_token: str, type_: str) -> IdTokenRecord | None:
+        table = tables.id_tokens
+        query = select(*_ID_TOKEN.columns(table)).where(
+            table.c.id_token == id_token, table.c.type == type_
+        )
+        return await self._one(query, _ID_TOKEN.record)
+
+    async def list_id_tokens(self, *, offset: int = 0, limit: int = 1000) -> list[IdTokenRecord]:
+        table = tables.id_tokens
+        query = select(*_ID_TOKEN.columns(table)).order_by(table.c.id_token, table.c.type)
+        return await self._all(query.offset(offset).limit(limit), _ID_TOKEN.record)
+
+    async def put_id_token(self, token: IdTokenRecord) -> None:
+        await self._submit(_Rows(((self._upsert_id_token, [_ID_TOKEN.row(token)]),)))
+
+    async def delete_id_token(self, id_token: str, type_: str) -> bool:
+        table = tables.id_tokens
+        statement = delete(table).where(table.c.id_token == id_token, table.c.type == type_)
+        deleted: bool = await self._submit(_Delete(statement))
+        return deleted
+
+    # -- transactions --------------------------------------------------------------------------
+
+    async def get_transaction(
+        self, station_id: str, transaction_id: str
+    ) -> TransactionRecord | None:
+        table = tables.transactions
+        query = select(*_TRANSACTION.columns(table)).where(
+            table.c.station_id == station_id, table.c.transaction_id == transaction_id
+        )
+        return await self._one(query, _transaction_record)
+
+    async def list_transactions(
+        self,
+        *,
+        station_id: str | None = None,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[TransactionRecord]:
+        table = tables.transactions
+        query = select(*_TRANSACTION.columns(table))
+        if station_id is not None:
+            query = query.where(table.c.station_id == station_id)
+        if active is not None:
+            ended = table.c.ended_at
+            query = query.where(ended.is_(None) if active else ended.is_not(None))
+        query = query.order_by(
+            table.c.started_at.desc().nulls_last(), table.c.station_id, table.c.transaction_id
+        )
+        return await self._all(query.offset(offset).limit(limit), _transaction_record)
+
+    async def record_transaction_event(
+        self,
+        event: TransactionEventRecord,
+        transaction: TransactionRecord,
+        samples: Sequence[MeterSample],
+    ) -> bool:
+        key = (event.station_id, event.transaction_id, event.seq_no)
+        if (transaction.station_id, transaction.transaction_id) != key[:2]:
+            raise ValueError(f"the event of {key[:2]} comes with the transaction of another")
+        new: bool = await self._submit(
+            _Event(
+                key,
+                _EVENT.row(event),
+                _transaction_row(transaction),
+                [_SAMPLE.row(sample) for sample in samples],
+            )
+        )
+        return new
+
+    async def transaction_events(
+        self, station_id: str, transaction_id: str
+    ) -> list[TransactionEventRecord]:
+        table = tables.transaction_events
+        query = (
+            select(*_EVENT.columns(table))
+            .where(table.c.station_id == station_id, table.c.transaction_id == transaction_id)
+            .order_by(table.c.seq_no)
+        )
+        return await self._all(query, _EVENT.record)
+
+    # -- meter values --------------------------------------------------------------------------
+
+    async def record_meter_values(self, samples: Sequence[MeterSample]) -> None:
+        if samples:
+            rows = [_SAMPLE.row(sample) for sample in samples]
+            await self._submit(_Rows(((self._insert_samples, rows),)))
+
+    async def meter_samples(
+        self,
+        station_id: str,
+        *,
+        transaction_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 10000,
+    ) -> list[MeterSample]:
+        table = tables.meter_samples
+        query = select(*_SAMPLE.columns(table)).where(table.c.station_id == station_id)
+        if transaction_id is not None:
+            query = query.where(table.c.transaction_id == transaction_id)
+        if since is not None:
+            query = query.where(table.c.timestamp >= since)
+        query = query.order_by(table.c.timestamp, table.c.id).limit(limit)
+        return await self._all(query, _SAMPLE.record)
+
+    # -- device model --------------------------------------------------------------------------
+
+    async def put_variables(self, variables: Sequence[VariableRecord]) -> None:
+        if variables:
+            rows = [_VARIABLE.row(variable) for variable in variables]
+            await self._submit(_Rows(((self._upsert_variable, rows),)))
+
+    async def variables(self, station_id: str) -> list[VariableRecord]:
+        table = tables.variables
+        query = (
+            select(*_VARIABLE.columns(table))
+            .where(table.c.station_id == station_id)
+            .order_by(*table.primary_key.columns)
+        )
+        return await self._all(query, _VARIABLE.record)
+
+    # -- everything else a station reports -----------------------------------------------------
+
+    async def record_notification(self, notification: Notification) -> None:
+        row = _NEW_NOTIFICATION.row(notification)
+        await self._submit(_Rows(((self._insert_notification, [row]),)))
+
+    async def notifications(
+        self,
+        station_id: str,
+        *,
+        action: str | None = None,
+        request_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Notification]:
+        table = tables.notifications
+        query = select(*_NOTIFICATION.columns(table)).where(table.c.station_id == station_id)
+        if action is not None:
+            query = query.where(table.c.action == action)
+        if request_id is not None:
+            query = query.where(table.c.request_id == request_id)
+        query = query.order_by(table.c.id.desc()).limit(limit)
+        return await self._all(query, _NOTIFICATION.record)
+
+    # -- the message log -----------------------------------------------------------------------
+
+    def log_frame(self, entry: FrameLogEntry) -> None:
+        if self._closing:
+            self.dropped_frames += 1
+            return
+        if len(self._frames) == self._frames.maxlen:
+            # The deque drops its oldest to make room.
+            self.dropped_frames += 1
+            self._frames_settled += 1
+        self._frames_logged += 1
+        self._queued(self._frames, entry)
+
+    async def frames(
+        self, station_id: str, *, since_ms: int | None = None, limit: int = 1000
+    ) -> list[FrameLogEntry]:
+        table = tables.frame_log
+        query = select(*_FRAME.columns(table)).where(table.c.station_id == station_id)
+        if since_ms is not None:
+            query = query.where(table.c.at_ms >= since_ms)
+        query = query.order_by(table.c.id).limit(limit)
+        return await self._all(query, _FRAME.record)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def _all(self, query: Select[Any], make: Callable[[Mapping[str, Any]], _T]) -> list[_T]:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(query)
+            return [make(row) for row in result.mappings()]
+
+    async def _one(self, query: Select[Any], make: Callable[[Mapping[str, Any]], _T]) -> _T | None:
+        found = await self._all(query, make)
+        return found[0] if found else None
+
+    # -- group commit --------------------------------------------------------------------------
+
+    async def _submit(self, write: _Write) -> Any:
+        """Queue a write and wait until its batch is committed; return the write's result.
+
+        Raises:
+            RuntimeError: the store is closed.
+        """
+        if self._closing or self._writer.done():
+            raise RuntimeError("the store is closed")
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._queued(self._writes, _Pending(write, future))
+        return await future
+
+    def _queued(self, queue: deque[Any], item: Any) -> None:
+        if not self._writes and not self._frames:
+            self._first_queued_at = self._loop.time()
+            self._wakeup.set()
+        queue.append(item)
+        if len(queue) >= self._max_batch:
+            self._wakeup.set()
+
+    async def _run(self) -> None:
+        while self._writes or self._frames or not self._closing:
+            if not self._writes and not self._frames:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            await self._gather()
+            await self._commit(self._take())
+
+    async def _gather(self) -> None:
+        """Wait until the oldest queued item has waited flush_interval, a batch is full, or the
+        store closes."""
+        while not self._closing and max(len(self._writes), len(self._frames)) < self._max_batch:
+            delay = self._first_queued_at + self._flush_interval - self._loop.time()
+            if delay <= 0:
+                return
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wakeup.wait()
+
+    def _take(self) -> list[_Pending]:
+        batch = [self._writes.popleft() for _ in range(min(self._max_batch, len(self._writes)))]
+        for _ in range(min(self._max_batch, len(self._frames))):
+            row = _NEW_FRAME.row(self._frames.popleft())
+            batch.append(_Pending(_Rows(((self._insert_frame, [row]),)), None))
+        return batch
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        """Apply a batch in one transaction and resolve its futures once it is committed.
+
+        When it fails, and the cause may lie in some of its writes, commit each half on its
+        own, in order: only the writes that fail by themselves fail.
+        """
+        try:
+            async with self._engine.begin() as connection:
+                results = await self._apply(connection, [pending.write for pending in batch])
+        except Exception as error:  # the writer must survive anything, and report it
+            if len(batch) > 1 and _may_lie_in_rows(error):
+                middle = len(batch) // 2
+                await self._commit(batch[:middle])
+                await self._commit(batch[middle:])
+            else:
+                self._fail(batch, error)
+            return
+        for pending, result in zip(batch, results, strict=True):
+            if pending.future is None:
+                self._frames_settled += 1
+            elif not pending.future.done():
+                pending.future.set_result(result)
+
+    def _fail(self, batch: list[_Pending], error: Exception) -> None:
+        frames = 0
+        for pending in batch:
+            if pending.future is None:
+                frames += 1
+            elif not pending.future.done():
+                pending.future.set_exception(error)
+        if frames:
+            self.dropped_frames += frames
+            self._frames_settled += frames
+            _log.error("%d logged frames not written: %s", frames, error)
+
+    async def _apply(self, connection: AsyncConnection, writes: list[_Write]) -> list[Any]:
+        """Execute the writes of a batch, one executemany per statement; return their results.
+
+        A delete runs on its own, after what is staged before it, so that a put, a delete and
+        a put of the same key in one batch end as they would one by one.
+        """
+        results: list[Any] = [None] * len(writes)
+        staged: dict[Executable, list[_Row]] = {}
+        events: dict[int, _Event] = {}
+        for index, write in enumerate(writes):
+            if isinstance(write, _Rows):
+                for statement, rows in write.statements:
+                    staged.setdefault(statement, []).extend(rows)
+            elif isinstance(write, _Event):
+                events[index] = write
+            else:
+                await self._execute(connection, staged, events, results)
+                deleted = await connection.execute(write.statement)
+                results[index] = deleted.rowcount > 0
+        await self._execute(connection, staged, events, results)
+        return results
+
+    async def _execute(
+        self,
+        connection: AsyncConnection,
+        staged: dict[Executable, list[_Row]],
+        events: dict[int, _Event],
+        results: list[Any],
+    ) -> None:
+        """Execute and clear what is staged, the TransactionEvents first.
+
+        The events are inserted in one statement that skips the keys stored already and returns
+        the keys it inserted; only those events' transactions and samples are then staged, in
+        the order of the events. Of two events with one key in a batch, the first is new.
+        """
+        if events:
+            rows = [write.event for write in events.values()]
+            inserted = await connection.execute(self._insert_new_events, rows)
+            new_keys = {tuple(key) for key in inserted}
+            for index, write in events.items():
+                new = write.key in new_keys
+                results[index] = new
+                if new:
+                    new_keys.discard(write.key)
+                    staged.setdefault(self._upsert_transaction, []).append(write.transaction)
+                    staged.setdefault(self._insert_samples, []).extend(write.samples)
+            events.clear()
+        for statement, rows in staged.items():
+            if rows:
+                await connection.execute(statement, rows)
+        staged.clear()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kilowatt.csms.commands import get_variables
+from kilowatt.csms.commands import get_report, get_variables, set_variable_monitoring
 from kilowatt.csms.store import VariableRecord
 from kilowatt.messages import v201
 from kilowatt.rpc.errors import CallFailed
@@ -185,3 +185,63 @@ async def test_unknown_limits_are_read_from_the_station_first(world: World) -> N
         ["MessageTimeout"],
     ]
     await asyncio.sleep(0)
+
+
+async def test_get_report_and_set_variable_monitoring_are_split(world: World) -> None:
+    requests: list[object] = []
+
+    async def answer(request: object) -> object:
+        requests.append(request)
+        if isinstance(request, v201.GetReportRequest):
+            return v201.GetReportResponse(status=v201.GenericDeviceModelStatusEnumType.ACCEPTED)
+        assert isinstance(request, v201.SetVariableMonitoringRequest)
+        return v201.SetVariableMonitoringResponse(
+            set_monitoring_result=[
+                v201.SetMonitoringResultType(
+                    status=v201.SetMonitoringStatusEnumType.ACCEPTED,
+                    type=item.type,
+                    severity=item.severity,
+                    component=item.component,
+                    variable=item.variable,
+                )
+                for item in request.set_monitoring_data
+            ]
+        )
+
+    station = await world.station(handler=answer)
+    await station.boot()
+    await world.store.put_variables(
+        [
+            VariableRecord("CP-1", component, name, variable_instance=instance, value=value)
+            for component, instance in (
+                ("DeviceDataCtrlr", "GetReport"),
+                ("MonitoringCtrlr", "SetVariableMonitoring"),
+            )
+            for name, value in (("ItemsPerMessage", "2"), ("BytesPerMessage", "10000"))
+        ]
+    )
+    pairs = [
+        v201.ComponentVariableType(component=v201.ComponentType(name=name))
+        for name in ("EVSE", "Connector", "TxCtrlr")
+    ]
+    answers = await get_report(world.csms.commands, world.store, "CP-1", 10, pairs)
+    assert [request_id for request_id, _ in answers] == [10, 11]
+    monitors = [
+        v201.SetMonitoringDataType(
+            value=float(limit),
+            type=v201.MonitorEnumType.UPPER_THRESHOLD,
+            severity=5,
+            component=v201.ComponentType(name="EVSE"),
+            variable=v201.VariableType(name="Power"),
+        )
+        for limit in (10, 20, 30, 40, 50)
+    ]
+    results = await set_variable_monitoring(world.csms.commands, world.store, "CP-1", monitors)
+    assert len(results) == 5
+    sizes = [
+        len(r.component_variable or [])
+        if isinstance(r, v201.GetReportRequest)
+        else len(r.set_monitoring_data)  # type: ignore[attr-defined]
+        for r in requests
+    ]
+    assert sizes == [2, 1, 2, 2, 1]

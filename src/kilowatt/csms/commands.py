@@ -105,20 +105,23 @@ def request_from_json(
     return decode(payload, requests[action])
 
 
-# DeviceDataCtrlr.ItemsPerMessage / BytesPerMessage (B05, B06, TC_B_08_CSMS): the requests the
-# CSMS builds are split to fit the station's limits.
+# ItemsPerMessage / BytesPerMessage of DeviceDataCtrlr (B05, B06, B08, TC_B_08_CSMS) and of
+# MonitoringCtrlr (N04): the requests the CSMS builds are split to fit the station's limits.
 _DEVICE_DATA = "DeviceDataCtrlr"
+_MONITORING = "MonitoringCtrlr"
+
+T = TypeVar("T", bound=Message)
 
 
 async def _limits(
-    bus: CommandBus, store: Store, station_id: str, instance: str
+    bus: CommandBus, store: Store, station_id: str, component: str, instance: str
 ) -> tuple[int | None, int | None]:
-    """ItemsPerMessage and BytesPerMessage for one request type, from the stored device
+    """ItemsPerMessage and BytesPerMessage[instance] of a component, from the stored device
     model; read from the station first when unknown."""
     known = {
         (v.variable, v.variable_instance): v.value
         for v in await store.variables(station_id)
-        if v.component == _DEVICE_DATA and v.attribute_type == "Actual"
+        if v.component == component and v.attribute_type == "Actual"
     }
     wanted = [("ItemsPerMessage", instance), ("BytesPerMessage", instance)]
     if any(key not in known for key in wanted):
@@ -127,7 +130,7 @@ async def _limits(
             v201.GetVariablesRequest(
                 get_variable_data=[
                     v201.GetVariableDataType(
-                        component=v201.ComponentType(name=_DEVICE_DATA),
+                        component=v201.ComponentType(name=component),
                         variable=v201.VariableType(name=name, instance=inst),
                     )
                     for name, inst in wanted
@@ -143,13 +146,13 @@ async def _limits(
 
 
 def split(
-    items: Sequence[Message], *, max_items: int | None, max_bytes: int | None, envelope: int
-) -> list[list[Message]]:
+    items: Sequence[T], *, max_items: int | None, max_bytes: int | None, envelope: int
+) -> list[list[T]]:
     """Split items into consecutive chunks of at most max_items items whose JSON, with the
     request's ``envelope`` bytes around them, fits max_bytes. An item too large alone goes
     alone (the station then refuses it, which the operator sees)."""
-    chunks: list[list[Message]] = []
-    current: list[Message] = []
+    chunks: list[list[T]] = []
+    current: list[T] = []
     size = envelope
     limit_items = max_items or math.inf
     limit_bytes = max_bytes or math.inf
@@ -165,15 +168,27 @@ def split(
     return chunks
 
 
+async def _chunks(
+    bus: CommandBus,
+    store: Store,
+    station_id: str,
+    limits: tuple[str, str],
+    items: Sequence[T],
+    empty: Message,
+) -> list[list[T]]:
+    max_items, max_bytes = await _limits(bus, store, station_id, *limits)
+    return split(items, max_items=max_items, max_bytes=max_bytes, envelope=len(encode(empty)))
+
+
 async def get_variables(
     bus: CommandBus, store: Store, station_id: str, items: Sequence[v201.GetVariableDataType]
 ) -> list[v201.GetVariableResultType]:
     """B06: GetVariables for any number of items, split by the station's limits."""
-    max_items, max_bytes = await _limits(bus, store, station_id, "GetVariables")
-    envelope = len(encode(v201.GetVariablesRequest(get_variable_data=[])))
+    empty = v201.GetVariablesRequest(get_variable_data=[])
     results: list[v201.GetVariableResultType] = []
-    for chunk in split(items, max_items=max_items, max_bytes=max_bytes, envelope=envelope):
-        answer = await bus.call(station_id, v201.GetVariablesRequest(get_variable_data=chunk))  # type: ignore[arg-type]
+    limits = (_DEVICE_DATA, "GetVariables")
+    for chunk in await _chunks(bus, store, station_id, limits, items, empty):
+        answer = await bus.call(station_id, v201.GetVariablesRequest(get_variable_data=chunk))
         results.extend(answer.get_variable_result)
     return results
 
@@ -182,10 +197,51 @@ async def set_variables(
     bus: CommandBus, store: Store, station_id: str, items: Sequence[v201.SetVariableDataType]
 ) -> list[v201.SetVariableResultType]:
     """B05: SetVariables for any number of items, split by the station's limits."""
-    max_items, max_bytes = await _limits(bus, store, station_id, "SetVariables")
-    envelope = len(encode(v201.SetVariablesRequest(set_variable_data=[])))
+    empty = v201.SetVariablesRequest(set_variable_data=[])
     results: list[v201.SetVariableResultType] = []
-    for chunk in split(items, max_items=max_items, max_bytes=max_bytes, envelope=envelope):
-        answer = await bus.call(station_id, v201.SetVariablesRequest(set_variable_data=chunk))  # type: ignore[arg-type]
+    limits = (_DEVICE_DATA, "SetVariables")
+    for chunk in await _chunks(bus, store, station_id, limits, items, empty):
+        answer = await bus.call(station_id, v201.SetVariablesRequest(set_variable_data=chunk))
         results.extend(answer.set_variable_result)
+    return results
+
+
+async def get_report(
+    bus: CommandBus,
+    store: Store,
+    station_id: str,
+    first_request_id: int,
+    items: Sequence[v201.ComponentVariableType],
+    criteria: Sequence[v201.ComponentCriterionEnumType] = (),
+) -> list[tuple[int, v201.GetReportResponse]]:
+    """B08: GetReport for any number of component/variable pairs, split by the station's
+    limits; each part gets its own requestId (first_request_id, +1, ...), which the station's
+    NotifyReport messages carry."""
+    extra = {"component_criteria": list(criteria)} if criteria else {}
+    empty = v201.GetReportRequest(request_id=first_request_id, **extra)  # type: ignore[arg-type]
+    answers = []
+    limits = (_DEVICE_DATA, "GetReport")
+    for offset, chunk in enumerate(await _chunks(bus, store, station_id, limits, items, empty)):
+        request_id = first_request_id + offset
+        request = v201.GetReportRequest(
+            request_id=request_id,
+            component_variable=chunk,
+            **extra,  # type: ignore[arg-type]
+        )
+        answers.append((request_id, await bus.call(station_id, request)))
+    return answers
+
+
+async def set_variable_monitoring(
+    bus: CommandBus, store: Store, station_id: str, items: Sequence[v201.SetMonitoringDataType]
+) -> list[v201.SetMonitoringResultType]:
+    """N04: SetVariableMonitoring for any number of monitors, split by MonitoringCtrlr's
+    ItemsPerMessage/BytesPerMessage[SetVariableMonitoring]."""
+    empty = v201.SetVariableMonitoringRequest(set_monitoring_data=[])
+    results: list[v201.SetMonitoringResultType] = []
+    limits = (_MONITORING, "SetVariableMonitoring")
+    for chunk in await _chunks(bus, store, station_id, limits, items, empty):
+        request = v201.SetVariableMonitoringRequest(set_monitoring_data=chunk)
+        answer = await bus.call(station_id, request)
+        results.extend(answer.set_monitoring_result)
     return results

@@ -73,7 +73,7 @@ async def run_csms(settings: Settings) -> None:
 
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     settings, token_file = _with_api_token(settings)
-    store = await open_store(settings.database)
+    store = await open_store(settings.database, flush_interval=settings.store_flush_interval)
     authority = None
     if settings.signing_ca_cert and settings.signing_ca_key:
         authority = CertificateAuthority.from_files(
@@ -139,6 +139,7 @@ async def run_csms(settings: Settings) -> None:
     finally:
         api.should_exit = True
         await stations.close()
+        csms.close()
         await store.close()
 
 

@@ -1,8 +1,10 @@
-"""Seeding stations and id tokens: idempotent, precise errors, via seed() and the API."""
+"""Seeding stations, id tokens and local lists: idempotent, precise errors, via seed() and
+the API."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from kilowatt.csms.app import Csms
 from kilowatt.csms.auth import verify_password
 from kilowatt.csms.seed import Counts, SeedError, load_document, parse_document, seed
+from kilowatt.csms.store import LocalList, LocalListEntry
 from kilowatt.messages import v201
 
 from .conftest import Connect
@@ -35,6 +38,16 @@ id_tokens:
     personal_message: {format: UTF8, language: en, content: Welcome}
   - id_token: "0815"
     type: Central
+local_lists:
+  - station: CS-001
+    version: 3
+    entries:
+      - id_token: "04A1B2C3"
+        type: ISO14443
+        group_id_token: FLEET-1
+        expiry: 2030-01-01T00:00:00+01:00
+        personal_message: {format: UTF8, content: Hallo}
+      - {id_token: "0815", type: Central, status: Blocked, language1: nl}
 """
 
 TOML = """\
@@ -61,7 +74,40 @@ personal_message = {format = "UTF8", language = "en", content = "Welcome"}
 [[id_tokens]]
 id_token = "0815"
 type = "Central"
+
+[[local_lists]]
+station = "CS-001"
+version = 3
+
+[[local_lists.entries]]
+id_token = "04A1B2C3"
+type = "ISO14443"
+group_id_token = "FLEET-1"
+expiry = 2030-01-01T00:00:00+01:00
+personal_message = {format = "UTF8", content = "Hallo"}
+
+[[local_lists.entries]]
+id_token = "0815"
+type = "Central"
+status = "Blocked"
+language1 = "nl"
 """
+
+SEEDED_LIST = LocalList(
+    "CS-001",
+    3,
+    (
+        LocalListEntry(
+            "04A1B2C3",
+            "ISO14443",
+            "Accepted",
+            expiry=datetime(2029, 12, 31, 23, tzinfo=UTC),
+            group_id_token="FLEET-1",
+            personal_message={"format": "UTF8", "content": "Hallo"},
+        ),
+        LocalListEntry("0815", "Central", "Blocked", language1="nl"),
+    ),
+)
 
 
 async def test_seed_creates_then_changes_nothing(csms: Csms) -> None:
@@ -82,18 +128,23 @@ async def test_seed_creates_then_changes_nothing(csms: Csms) -> None:
     assert token is not None
     assert token.personal_message == {"format": "UTF8", "language": "en", "content": "Welcome"}
     assert token.expiry is not None and token.expiry.isoformat() == "2030-01-01T00:00:00+00:00"
+    assert first.local_lists == Counts(created=1)
+    assert await csms.store.local_list("CS-001") == SEEDED_LIST
 
     second = await seed(csms, document)
     assert second.stations == Counts(unchanged=2)
     assert second.id_tokens == Counts(unchanged=2)
-    assert second.total == Counts(unchanged=4)
+    assert second.local_lists == Counts(unchanged=1)
+    assert second.total == Counts(unchanged=5)
     assert json.loads(json.dumps(second.as_dict())) == {
         "created": 0,
         "updated": 0,
-        "unchanged": 4,
+        "unchanged": 5,
         "stations": {"created": 0, "updated": 0, "unchanged": 2},
         "id_tokens": {"created": 0, "updated": 0, "unchanged": 2},
+        "local_lists": {"created": 0, "updated": 0, "unchanged": 1},
     }
+    assert await csms.store.local_list("CS-001") == SEEDED_LIST
     # The same password is not hashed again (a new hash would have a new salt).
     again = await csms.store.get_station("CS-001")
     assert again is not None and again.password_hash == station.password_hash
@@ -106,7 +157,7 @@ async def test_yaml_and_toml_files_seed_the_same(csms: Csms, tmp_path: Path) -> 
     from_toml = load_document(tmp_path / "seed.toml")
     assert from_yaml == from_toml
     await seed(csms, from_yaml)
-    assert (await seed(csms, from_toml)).total == Counts(unchanged=4)
+    assert (await seed(csms, from_toml)).total == Counts(unchanged=5)
 
 
 async def test_a_changed_entry_is_updated_and_only_a_changed_password_rehashed(
@@ -241,9 +292,106 @@ async def test_seeding_a_connected_station_changes_its_next_boot(
             "language1",
             "at most 8 characters",
         ),
-        ({"local_lists": [{"version": 1}]}, None, "local_lists", "not supported yet"),
+        (
+            {"local_lists": [{"version": 1}]},
+            "local_lists[0]",
+            "station",
+            "required field missing",
+        ),
+        (
+            {"local_lists": [{"station": "CS-9", "version": 1}]},
+            "local_lists[0] (CS-9)",
+            "station",
+            "no station CS-9: list it under stations, or register it first",
+        ),
+        (
+            {"stations": [{"id": "A"}], "local_lists": [{"station": "A", "version": 0}]},
+            "local_lists[0] (A)",
+            "version",
+            "0 is not between 1 and 2147483647",
+        ),
+        (
+            {"stations": [{"id": "A"}], "local_lists": [{"station": "A"}]},
+            "local_lists[0] (A)",
+            "version",
+            "required field missing",
+        ),
+        (
+            {"local_lists": [{"station": "A", "version": 1, "entries": {"id_token": "T"}}]},
+            "local_lists[0] (A)",
+            "entries",
+            "a list of entries, not a mapping",
+        ),
+        (
+            {"local_lists": [{"station": "A", "version": 1, "colour": "red"}]},
+            "local_lists[0]",
+            "colour",
+            "unknown field",
+        ),
+        (
+            {
+                "stations": [{"id": "A"}],
+                "local_lists": [
+                    {
+                        "station": "A",
+                        "version": 1,
+                        "entries": [{"id_token": "T", "type": "Central", "status": "Maybe"}],
+                    }
+                ],
+            },
+            "local_lists[0] (A).entries[0] (T Central)",
+            "status",
+            "'Maybe' is not one of Accepted, Blocked",
+        ),
+        (
+            {
+                "local_lists": [
+                    {
+                        "station": "A",
+                        "version": 1,
+                        "entries": [{"id_token": "T", "type": "Central"}, {"id_token": "U"}],
+                    }
+                ]
+            },
+            "local_lists[0] (A).entries[1]",
+            "type",
+            "required field missing",
+        ),
+        (
+            {
+                "local_lists": [
+                    {
+                        "station": "A",
+                        "version": 1,
+                        "entries": [
+                            {"id_token": "T", "type": "Central"},
+                            {"id_token": "T", "type": "Central", "status": "Blocked"},
+                        ],
+                    }
+                ]
+            },
+            "local_lists[0] (A).entries[1] (T Central)",
+            "id_token",
+            "seeded twice (also local_lists[0] (A).entries[0] (T Central))",
+        ),
+        (
+            {
+                "local_lists": [
+                    {"station": "A", "version": 1},
+                    {"station": "A", "version": 2},
+                ]
+            },
+            "local_lists[1] (A)",
+            "station",
+            "A has a list twice (also local_lists[0] (A))",
+        ),
         ({"tariffs": [{"id": "T1"}]}, None, "tariffs", "not supported yet"),
-        ({"chargers": []}, None, "chargers", "unknown section"),
+        (
+            {"chargers": []},
+            None,
+            "chargers",
+            "unknown section (known: stations, id_tokens, local_lists)",
+        ),
     ],
 )
 async def test_an_invalid_document_names_the_entry_and_the_field(
@@ -267,6 +415,49 @@ async def test_an_invalid_document_writes_nothing(csms: Csms) -> None:
         await seed(csms, document)
     assert await csms.store.list_stations() == []
     assert await csms.store.list_id_tokens() == []
+
+    # The stations of local lists are checked against the store before anything is written.
+    document = {
+        "stations": [{"id": "A", "password": "s3cret-pass"}],
+        "local_lists": [{"station": "A", "version": 1}, {"station": "B", "version": 1}],
+    }
+    with pytest.raises(SeedError, match=r"local_lists\[1\] \(B\): station: no station B"):
+        await seed(csms, document)
+    assert await csms.store.list_stations() == []
+    assert await csms.store.local_list("A") is None
+
+
+async def test_a_seeded_local_list_is_replaced_whole_and_kept_when_left_out(
+    csms: Csms, connect: Connect
+) -> None:
+    await connect("CS-7")  # registered and connected, not in the document
+    entry = {"id_token": "T01", "type": "ISO14443"}
+    document: dict[str, Any] = {
+        "local_lists": [{"station": "CS-7", "version": 1, "entries": [entry]}]
+    }
+    assert (await seed(csms, document)).local_lists == Counts(created=1)
+
+    document["local_lists"][0]["version"] = 2
+    assert (await seed(csms, document)).local_lists == Counts(updated=1)
+    assert await csms.store.local_list("CS-7") == LocalList(
+        "CS-7", 2, (LocalListEntry("T01", "ISO14443", "Accepted"),)
+    )
+
+    # Entries left out: kept; a new version alone is an update.
+    result = await seed(csms, {"local_lists": [{"station": "CS-7", "version": 3}]})
+    assert result.local_lists == Counts(updated=1)
+    kept = await csms.store.local_list("CS-7")
+    assert kept is not None and (kept.version, len(kept.entries)) == (3, 1)
+
+    # Entries given: the list is replaced whole; null empties it.
+    other = {"id_token": "T02", "type": "Central", "status": "Blocked"}
+    await seed(csms, {"local_lists": [{"station": "CS-7", "version": 3, "entries": [other]}]})
+    assert await csms.store.local_list("CS-7") == LocalList(
+        "CS-7", 3, (LocalListEntry("T02", "Central", "Blocked"),)
+    )
+    result = await seed(csms, {"local_lists": [{"station": "CS-7", "version": 3, "entries": None}]})
+    assert result.local_lists == Counts(updated=1)
+    assert await csms.store.local_list("CS-7") == LocalList("CS-7", 3)
 
 
 def test_load_document_refuses_other_files(tmp_path: Path) -> None:
@@ -294,18 +485,19 @@ async def test_seed_over_the_api_in_json_yaml_and_toml(
     created = await client.post("/api/v1/seed", json=document)
     assert created.status_code == 200, created.text
     assert created.json() == {
-        "created": 4,
+        "created": 5,
         "updated": 0,
         "unchanged": 0,
         "stations": {"created": 2, "updated": 0, "unchanged": 0},
         "id_tokens": {"created": 2, "updated": 0, "unchanged": 0},
+        "local_lists": {"created": 1, "updated": 0, "unchanged": 0},
     }
     for text, content_type in ((YAML, "application/yaml"), (TOML, "application/toml")):
         again = await client.post(
             "/api/v1/seed", content=text, headers={"Content-Type": content_type}
         )
         assert again.status_code == 200, again.text
-        assert again.json()["unchanged"] == 4
+        assert again.json()["unchanged"] == 5
         assert again.json()["created"] == again.json()["updated"] == 0
     stations = (await client.get("/api/v1/stations")).json()
     assert [s["id"] for s in stations] == ["CS-001", "CS-002"]
@@ -318,11 +510,11 @@ async def test_seed_over_the_api_in_json_yaml_and_toml(
         ('stations = "', "application/toml", 422, "invalid_seed", "not valid TOML"),
         ("{", "application/json", 422, "invalid_seed", "not valid JSON"),
         (
-            '{"local_lists": [{"version": 1}]}',
+            '{"local_lists": [{"station": "X", "version": 1}]}',
             "application/json",
             422,
             "invalid_seed",
-            "local_lists: not supported yet",
+            "local_lists[0] (X): station: no station X",
         ),
         (
             '{"tariffs": [{"id": "T"}]}',

@@ -80,6 +80,7 @@ async def stack(tmp_path: Path, pki: DevPki) -> AsyncIterator[Stack]:
     )
     async with server:
         yield Stack(csms, store, server, pki)
+    csms.close()
     await store.close()
 
 

@@ -625,6 +625,7 @@ class SeedAnswer(CountsView):
 
     stations: CountsView
     id_tokens: CountsView
+    local_lists: CountsView
 
     @classmethod
     def of(cls, result: SeedResult) -> Self:

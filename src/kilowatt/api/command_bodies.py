@@ -1,5 +1,6 @@
-"""Bodies of the routes that send CALLs to stations: the raw OCPP route's answer, and the small
-bodies of the typed commands with how each becomes its OCPP 2.0.1 request."""
+"""Bodies of the routes that send CALLs to stations: the raw OCPP route's answer, the small
+bodies of the typed commands with how each becomes its OCPP 2.0.1 request, and the local
+authorization list the CSMS keeps and sends."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from typing import Annotated, Any, Self, TypeVar
 
 import msgspec
 from msgspec import UNSET
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt, field_validator, model_validator
 
-from kilowatt.api.bodies import IdTokenText, Language, PersonalMessage, StrictBody
+from kilowatt.api.bodies import IdTokenText, Language, PersonalMessage, StrictBody, Timestamp
+from kilowatt.csms import local_lists
+from kilowatt.csms.local_lists import LocalListSent
+from kilowatt.csms.seed import MAX_LOCAL_LIST_VERSION
+from kilowatt.csms.store import LocalList, LocalListEntry as LocalListEntryRecord
 from kilowatt.messages import Message, encode, v201
 
 __all__ = [
@@ -17,7 +22,14 @@ __all__ = [
     "GetVariableOutcome",
     "GetVariablesAnswer",
     "GetVariablesCommand",
+    "KeptLocalListEntry",
+    "LocalListChange",
     "LocalListEntry",
+    "LocalListEntryView",
+    "LocalListMessageView",
+    "LocalListSendAnswer",
+    "LocalListSendCommand",
+    "LocalListView",
     "OcppAnswer",
     "RemoteStartAnswer",
     "RemoteStartCommand",
@@ -282,33 +294,21 @@ class LocalListEntry(StrictBody):
     language2: Language | None = None
     personal_message: PersonalMessage | None = None
 
+    def record(self) -> LocalListEntryRecord:
+        """As the store keeps it."""
+        return LocalListEntryRecord(
+            id_token=self.id_token,
+            type=self.type.value,
+            status=None if self.status is None else self.status.value,
+            expiry=self.expiry,
+            group_id_token=self.group_id_token,
+            language1=self.language1,
+            language2=self.language2,
+            personal_message=self.personal_message.wire() if self.personal_message else None,
+        )
+
     def authorization_data(self) -> v201.AuthorizationData:
-        id_token = v201.IdTokenType(id_token=self.id_token, type=self.type)
-        if self.status is None:
-            return v201.AuthorizationData(id_token=id_token)
-        group = (
-            v201.IdTokenType(id_token=self.group_id_token, type=v201.IdTokenEnumType.CENTRAL)
-            if self.group_id_token
-            else UNSET
-        )
-        message = self.personal_message
-        info = v201.IdTokenInfoType(
-            status=self.status,
-            cache_expiry_date_time=_unset(self.expiry),
-            group_id_token=group,
-            language1=_unset(self.language1),
-            language2=_unset(self.language2),
-            personal_message=(
-                v201.MessageContentType(
-                    format=message.format,
-                    language=_unset(message.language),
-                    content=message.content,
-                )
-                if message
-                else UNSET
-            ),
-        )
-        return v201.AuthorizationData(id_token=id_token, id_token_info=info)
+        return local_lists.authorization_data(self.record())
 
 
 class SendLocalListCommand(StrictBody):
@@ -325,6 +325,133 @@ class SendLocalListCommand(StrictBody):
             update_type=self.update_type,
             # The schema allows no empty list: an empty update leaves the field out.
             local_authorization_list=entries or UNSET,
+        )
+
+
+class KeptLocalListEntry(LocalListEntry):
+    """An entry of the list the CSMS keeps: a token and what the station answers for it
+    offline."""
+
+    status: v201.AuthorizationStatusEnumType = v201.AuthorizationStatusEnumType.ACCEPTED
+
+
+class LocalListChange(StrictBody):
+    """The local list the CSMS keeps for a station, replaced whole."""
+
+    version: StrictInt = Field(
+        ge=1,
+        le=MAX_LOCAL_LIST_VERSION,
+        description="The list's version, at least 1 (D01.FR.18): the versionNumber the station "
+        "holds once the list is sent.",
+    )
+    entries: list[KeptLocalListEntry] = Field(default_factory=list)
+
+    @field_validator("entries")
+    @classmethod
+    def _each_token_once(cls, entries: list[KeptLocalListEntry]) -> list[KeptLocalListEntry]:
+        seen = set()
+        for entry in entries:
+            key = (entry.id_token, entry.type)
+            if key in seen:
+                raise ValueError(
+                    f"id token {entry.id_token!r} of type {entry.type.value!r} is listed twice"
+                )
+            seen.add(key)
+        return entries
+
+
+class LocalListEntryView(BaseModel):
+    id_token: str
+    type: str
+    status: str
+    group_id_token: str | None
+    expiry: Timestamp | None = Field(description="Sent as cacheExpiryDateTime.")
+    language1: str | None
+    language2: str | None
+    personal_message: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, entry: LocalListEntryRecord) -> Self:
+        assert entry.status is not None  # only updates have entries without one
+        return cls(
+            id_token=entry.id_token,
+            type=entry.type,
+            status=entry.status,
+            group_id_token=entry.group_id_token,
+            expiry=entry.expiry,
+            language1=entry.language1,
+            language2=entry.language2,
+            personal_message=entry.personal_message,
+        )
+
+
+class LocalListView(BaseModel):
+    """The local list the CSMS keeps for a station, and how far the station has it."""
+
+    version: int
+    entries: list[LocalListEntryView]
+    accepted_version: int | None = Field(
+        description="The versionNumber of the last update the station accepted; null before "
+        "its first."
+    )
+
+    @classmethod
+    def of(cls, kept: LocalList, accepted: LocalList | None) -> Self:
+        return cls(
+            version=kept.version,
+            entries=[LocalListEntryView.of(entry) for entry in kept.entries],
+            accepted_version=None if accepted is None else accepted.version,
+        )
+
+
+class LocalListSendCommand(StrictBody):
+    update_type: v201.UpdateEnumType = Field(
+        description="Full: the whole list. Differential: what changed since the list the "
+        "station last accepted."
+    )
+
+
+class LocalListMessageView(BaseModel):
+    """One SendLocalList request sent, and the station's answer."""
+
+    version_number: int
+    update_type: str
+    entries: int = Field(description="How many entries the request carried.")
+    status: str
+    status_info: dict[str, Any] | None = Field(description="StatusInfoType as on the wire.")
+
+    @classmethod
+    def of(cls, request: v201.SendLocalListRequest, answer: v201.SendLocalListResponse) -> Self:
+        return cls(
+            version_number=request.version_number,
+            update_type=str(request.update_type),
+            entries=len(request.local_authorization_list or ()),
+            status=str(answer.status),
+            status_info=wire(answer.status_info) if answer.status_info else None,
+        )
+
+
+class LocalListSendAnswer(BaseModel):
+    update_type: str
+    version: int = Field(description="The list's version, the last request's versionNumber.")
+    status: str = Field(
+        description="The answer to the last request sent: Accepted when every request was; "
+        "sending stops at the first that is not."
+    )
+    messages: list[LocalListMessageView]
+    station_version: int | None = Field(
+        description="After an accepted Full update, the version the station reported to "
+        "GetLocalListVersion; otherwise null."
+    )
+
+    @classmethod
+    def of(cls, sent: LocalListSent) -> Self:
+        return cls(
+            update_type=str(sent.update_type),
+            version=sent.version,
+            status=str(sent.status),
+            messages=[LocalListMessageView.of(*message) for message in sent.messages],
+            station_version=sent.station_version,
         )
 
 

@@ -1,4 +1,4 @@
-"""/api/v1/seed: load stations and id tokens from a document, idempotently."""
+"""/api/v1/seed: load stations, id tokens and local lists from a document, idempotently."""
 
 from __future__ import annotations
 
@@ -34,6 +34,13 @@ _EXAMPLE = {
         }
     ],
     "id_tokens": [{"id_token": "04A1B2C3", "type": "ISO14443", "status": "Accepted"}],
+    "local_lists": [
+        {
+            "station": "CS-001",
+            "version": 1,
+            "entries": [{"id_token": "04A1B2C3", "type": "ISO14443", "status": "Accepted"}],
+        }
+    ],
 }
 
 
@@ -55,8 +62,8 @@ def _document_format(content_type: str | None) -> seeding.DocumentFormat:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "description": "Sections stations and id_tokens (see kilowatt.csms.seed); "
-            "local_lists and tariffs are refused: not supported yet.",
+            "description": "Sections stations, id_tokens and local_lists (see "
+            "kilowatt.csms.seed); tariffs are refused: not supported yet.",
             "content": {
                 "application/json": {"schema": {"type": "object"}, "example": _EXAMPLE},
                 "application/yaml": {"schema": {"type": "string"}},
@@ -66,7 +73,7 @@ def _document_format(content_type: str | None) -> seeding.DocumentFormat:
     },
 )
 async def seed(csms: CsmsDep, request: Request) -> SeedAnswer:
-    """Create or update stations and id tokens from a JSON, YAML or TOML document.
+    """Create or update stations, id tokens and local lists from a JSON, YAML or TOML document.
 
     Fields an entry leaves out keep their values; seeding the same document again changes
     nothing and counts every entry unchanged. An invalid document changes nothing.

@@ -15,6 +15,12 @@ from kilowatt.csms import commands
 from kilowatt.csms.app import Csms
 from kilowatt.csms.auth import hash_password
 from kilowatt.csms.commands import StationNotConnected, request_from_json
+from kilowatt.csms.local_lists import (
+    LocalListSent,
+    LocalListVersionTooLow,
+    NoLocalList,
+    NotSynchronized,
+)
 from kilowatt.csms.session import StationSession
 from kilowatt.csms.store import StationRecord
 from kilowatt.messages import VERSIONS, Request, Response, decode, encode, v201
@@ -38,6 +44,8 @@ __all__ = [
     "delete_station",
     "get_variables",
     "new_remote_start_id",
+    "no_local_list",
+    "send_local_list",
     "send_raw",
     "set_variables",
     "station",
@@ -274,3 +282,42 @@ async def set_variables(
     await station(csms, station_id)
     with call_errors(csms, station_id, "SetVariables"):
         return await commands.set_variables(csms.commands, csms.store, station_id, items)
+
+
+def no_local_list(station_id: str) -> ApiError:
+    """The 404 for a station the CSMS keeps no local list for."""
+    return ApiError(
+        404,
+        "local_list_not_found",
+        f"the CSMS keeps no local list for station {station_id!r}: PUT one first",
+    )
+
+
+async def send_local_list(
+    csms: Csms, station_id: str, update_type: v201.UpdateEnumType
+) -> LocalListSent:
+    """Send the local list the CSMS keeps for a station (``commands.send_local_list``).
+
+    Raises:
+        ApiError: 404 no such station or no list, 409 a Differential update before the
+            station accepted any, or a version too low for the messages the list needs; or the
+            errors of ``call_errors``.
+    """
+    await station(csms, station_id)
+    try:
+        with call_errors(csms, station_id, "SendLocalList"):
+            return await commands.send_local_list(
+                csms.commands, csms.store, station_id, update_type
+            )
+    except NoLocalList:
+        raise no_local_list(station_id) from None
+    except NotSynchronized as error:
+        raise ApiError(409, "local_list_not_synchronized", str(error)) from None
+    except LocalListVersionTooLow as error:
+        raise ApiError(
+            409,
+            "local_list_version_too_low",
+            str(error),
+            version=error.version,
+            messages=error.messages,
+        ) from None

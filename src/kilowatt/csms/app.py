@@ -10,8 +10,9 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.x509.oid import NameOID
 
@@ -36,6 +37,7 @@ __all__ = ["Csms"]
 logger = logging.getLogger(__name__)
 
 SUBPROTOCOLS = ("ocpp2.0.1",)
+T = TypeVar("T")
 
 
 class Csms:
@@ -61,6 +63,10 @@ class Csms:
         self.registry = StationRegistry()
         self.commands = InProcessCommandBus(self.registry)
         self.passwords = PasswordChecker()
+        # scrypt runs off the event loop, on one thread of its own: a reconnect storm then
+        # takes one core at most, and the allocator keeps one arena for scrypt's memory
+        # instead of one per worker thread (RSS per connection).
+        self._password_worker = ThreadPoolExecutor(1, thread_name_prefix="kilowatt-passwords")
         self.services = Services(
             store=store,
             clock=clock,
@@ -85,7 +91,7 @@ class Csms:
                 return Refusal(404, f"unknown station {station_id}")
             if credentials is None or credentials.user != station_id:
                 return Refusal(401, "credentials needed to register")
-            password_hash = await asyncio.to_thread(hash_password, credentials.password)
+            password_hash = await self._off_loop(hash_password, credentials.password)
             station = StationRecord(
                 station_id=station_id,
                 security_profile=2 if handshake.tls else 1,
@@ -124,10 +130,18 @@ class Csms:
             station.station_id, credentials.password, station.password_hash
         )
         if verdict is None:
-            verdict = await asyncio.to_thread(
+            verdict = await self._off_loop(
                 checker.check, station.station_id, credentials.password, station.password_hash
             )
         return None if verdict else Refusal(401, "wrong password")
+
+    async def _off_loop(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._password_worker, function, *args)
+
+    def close(self) -> None:
+        """Release the password worker thread (the store is the caller's to close)."""
+        self._password_worker.shutdown(wait=False, cancel_futures=True)
 
     # -- connections -------------------------------------------------------------------------
 

@@ -12,6 +12,10 @@ import math
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
+from msgspec import UNSET
+
+from kilowatt.csms import local_lists
+from kilowatt.csms.local_lists import LocalListSent, NoLocalList, NotSynchronized
 from kilowatt.csms.registry import StationRegistry
 from kilowatt.csms.session import PENDING, StationSession
 from kilowatt.csms.store import Store
@@ -105,10 +109,12 @@ def request_from_json(
     return decode(payload, requests[action])
 
 
-# ItemsPerMessage / BytesPerMessage of DeviceDataCtrlr (B05, B06, B08, TC_B_08_CSMS) and of
-# MonitoringCtrlr (N04): the requests the CSMS builds are split to fit the station's limits.
+# ItemsPerMessage / BytesPerMessage of DeviceDataCtrlr (B05, B06, B08, TC_B_08_CSMS), of
+# MonitoringCtrlr (N04) and of LocalAuthListCtrlr (D01.FR.11): the requests the CSMS builds are
+# split to fit the station's limits.
 _DEVICE_DATA = "DeviceDataCtrlr"
 _MONITORING = "MonitoringCtrlr"
+_LOCAL_AUTH_LIST = "LocalAuthListCtrlr"
 
 T = TypeVar("T", bound=Message)
 
@@ -116,8 +122,8 @@ T = TypeVar("T", bound=Message)
 async def _limits(
     bus: CommandBus, store: Store, station_id: str, component: str, instance: str
 ) -> tuple[int | None, int | None]:
-    """ItemsPerMessage and BytesPerMessage[instance] of a component, from the stored device
-    model; read from the station first when unknown."""
+    """ItemsPerMessage and BytesPerMessage[instance] of a component ("": no instance), from
+    the stored device model; read from the station first when unknown."""
     known = {
         (v.variable, v.variable_instance): v.value
         for v in await store.variables(station_id)
@@ -131,7 +137,7 @@ async def _limits(
                 get_variable_data=[
                     v201.GetVariableDataType(
                         component=v201.ComponentType(name=component),
-                        variable=v201.VariableType(name=name, instance=inst),
+                        variable=v201.VariableType(name=name, instance=inst or UNSET),
                     )
                     for name, inst in wanted
                 ]
@@ -245,3 +251,73 @@ async def set_variable_monitoring(
         answer = await bus.call(station_id, request)
         results.extend(answer.set_monitoring_result)
     return results
+
+
+async def send_local_list(
+    bus: CommandBus, store: Store, station_id: str, update_type: v201.UpdateEnumType
+) -> LocalListSent:
+    """D01: send the local list the CSMS keeps for a station, split by LocalAuthListCtrlr's
+    ItemsPerMessage/BytesPerMessage.
+
+    Full sends the whole list; Differential what changed since the list the station last
+    accepted. A list too long for one message goes in parts (D01.FR.11): the first with the
+    update type asked for, the others Differential, their versionNumbers rising to the list's
+    version (``local_lists.part_versions``). Each part the station accepts is applied to its
+    copy in the store; sending stops at the first part it does not accept (Failed,
+    VersionMismatch), which leaves its copy as the parts before left it. After an accepted
+    Full update, GetLocalListVersion (D02) asks the station which version it now holds.
+
+    Raises:
+        NoLocalList: the CSMS keeps no list for the station.
+        NotSynchronized: Differential, but the station has accepted no update yet.
+        LocalListVersionTooLow: the list's version is lower than the number of parts.
+        And the errors of ``CommandBus.call``.
+    """
+    wanted = await store.local_list(station_id)
+    if wanted is None:
+        raise NoLocalList(f"the CSMS keeps no local list for station {station_id}")
+    full = update_type == v201.UpdateEnumType.FULL
+    if full:
+        entries = list(wanted.entries)
+    else:
+        held = await store.accepted_local_list(station_id)
+        if held is None:
+            raise NotSynchronized(
+                f"station {station_id} has accepted no local list update yet: send a Full one"
+            )
+        entries = local_lists.differential(held.entries, wanted.entries)
+    items = [local_lists.authorization_data(entry) for entry in entries]
+    # The largest envelope a part can have: the longer update type, the highest version.
+    empty = v201.SendLocalListRequest(
+        version_number=wanted.version,
+        update_type=v201.UpdateEnumType.DIFFERENTIAL,
+        local_authorization_list=[],
+    )
+    # A Full update without entries empties the list; a Differential one without entries only
+    # sets the version (D01.FR.05): either is one message.
+    chunks = await _chunks(bus, store, station_id, (_LOCAL_AUTH_LIST, ""), items, empty) or [[]]
+    versions = local_lists.part_versions(wanted.version, len(chunks))
+    messages = []
+    start = 0
+    for number, (version, chunk) in enumerate(zip(versions, chunks, strict=True)):
+        part_type = update_type if number == 0 else v201.UpdateEnumType.DIFFERENTIAL
+        request = v201.SendLocalListRequest(
+            version_number=version,
+            update_type=part_type,
+            # The schema allows no empty list: an update without entries leaves it out.
+            local_authorization_list=chunk or UNSET,
+        )
+        answer = await bus.call(station_id, request)
+        messages.append((request, answer))
+        if answer.status != v201.SendLocalListStatusEnumType.ACCEPTED:
+            return LocalListSent(update_type, wanted.version, tuple(messages))
+        part = entries[start : start + len(chunk)]
+        start += len(chunk)
+        await store.put_accepted_local_list(
+            station_id, version, part, full=part_type == v201.UpdateEnumType.FULL
+        )
+    station_version = None
+    if full:
+        reported = await bus.call(station_id, v201.GetLocalListVersionRequest())
+        station_version = reported.version_number
+    return LocalListSent(update_type, wanted.version, tuple(messages), station_version)

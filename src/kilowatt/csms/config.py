@@ -44,6 +44,10 @@ class Settings:
     # Persistence.
     data_dir: str = "data"
     database_url: str | None = None  # default: SQLite under data_dir
+    # Group commit: how long a write may wait for others to share its commit. Longer means
+    # fewer commits (CPU, disk syncs) at a fleet's pace, and a later acknowledgement of a
+    # TransactionEvent or MeterValues; heartbeats never wait for a commit.
+    store_flush_interval: float = 0.02
     # Behaviour.
     auto_register: bool = False
     # A dead peer is dropped after ping_interval + ping_timeout + close_timeout at most: the

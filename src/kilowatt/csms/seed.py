@@ -1,4 +1,5 @@
-"""Seeding: stations and id tokens from a YAML, TOML or JSON document, idempotently.
+"""Seeding: stations, id tokens and local authorization lists from a YAML, TOML or JSON
+document, idempotently.
 
 The document (YAML shown; TOML and JSON hold the same tables)::
 
@@ -17,11 +18,19 @@ The document (YAML shown; TOML and JSON hold the same tables)::
         language1: en
         language2: de
         personal_message: {format: UTF8, language: en, content: "Welcome"}
+    local_lists:                   # the local authorization list the CSMS keeps for a station
+      - station: CS-001            # a station of this document or one registered already
+        version: 1                 # 1 or more (D01.FR.18)
+        entries:                   # the whole list: the fields of id_tokens, per entry
+          - {id_token: "04A1B2C3", type: ISO14443, status: Accepted, group_id_token: FLEET-1}
 
 A field left out keeps its current value, and a new entry gets the default; ``null`` clears a
 field that may be empty (a station's password, a token's optional fields). So seeding the same
 document twice leaves everything as the first run left it, and the second run counts every entry
 as unchanged. A station's password is hashed again only when it differs from the stored one.
+A local list's ``entries`` replace its entries whole (left out: kept; null: none); in them, a
+field left out or null is empty, and ``status`` is Accepted unless given. Seeding a list
+changes what the CSMS keeps; ``POST /api/v1/stations/{id}/local-list/send`` sends it.
 
 The whole document is checked before anything is written: an error leaves the store as it was.
 """
@@ -40,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from kilowatt.csms.auth import MAX_PASSWORD, MIN_PASSWORD, hash_password, verify_password
-from kilowatt.csms.store import IdTokenRecord, StationRecord, Store
+from kilowatt.csms.store import IdTokenRecord, LocalListEntry, StationRecord, Store
 from kilowatt.messages import v201
 from kilowatt.transport.server import MAX_STATION_ID_LENGTH
 
@@ -52,6 +61,7 @@ __all__ = [
     "MAX_HEARTBEAT_INTERVAL",
     "MAX_ID_TOKEN_LENGTH",
     "MAX_LANGUAGE_LENGTH",
+    "MAX_LOCAL_LIST_VERSION",
     "MAX_MESSAGE_LENGTH",
     "MAX_STATION_ID_LENGTH",
     "MESSAGE_FORMATS",
@@ -74,8 +84,10 @@ __all__ = [
 MAX_ID_TOKEN_LENGTH = 36
 MAX_LANGUAGE_LENGTH = 8
 MAX_MESSAGE_LENGTH = 512
-# BootNotificationResponse.interval is an OCPP integer (32 bits).
+# BootNotificationResponse.interval and SendLocalListRequest.versionNumber are OCPP integers
+# (32 bits); a list's version is at least 1 (D01.FR.18).
 MAX_HEARTBEAT_INTERVAL = 2**31 - 1
+MAX_LOCAL_LIST_VERSION = 2**31 - 1
 SECURITY_PROFILES = (1, 2, 3)
 REGISTRATION_STATUSES = tuple(status.value for status in v201.RegistrationStatusEnumType)
 ID_TOKEN_TYPES = tuple(kind.value for kind in v201.IdTokenEnumType)
@@ -85,7 +97,8 @@ MESSAGE_FORMATS = tuple(kind.value for kind in v201.MessageFormatEnumType)
 DocumentFormat = Literal["yaml", "toml", "json"]
 
 _SUFFIXES: dict[str, DocumentFormat] = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
-_UNSUPPORTED = ("local_lists", "tariffs")
+_SECTIONS = ("stations", "id_tokens", "local_lists")
+_UNSUPPORTED = ("tariffs",)
 
 
 class SeedError(ValueError):
@@ -125,10 +138,11 @@ class Counts:
 class SeedResult:
     stations: Counts
     id_tokens: Counts
+    local_lists: Counts  # a list counts once, however many entries it has
 
     @property
     def total(self) -> Counts:
-        return self.stations + self.id_tokens
+        return self.stations + self.id_tokens + self.local_lists
 
     def as_dict(self) -> dict[str, Any]:
         """The totals and the counts per section, as JSON-ready values."""
@@ -136,6 +150,7 @@ class SeedResult:
             **asdict(self.total),
             "stations": asdict(self.stations),
             "id_tokens": asdict(self.id_tokens),
+            "local_lists": asdict(self.local_lists),
         }
 
 
@@ -361,11 +376,22 @@ def _message(value: Any) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class _LocalListPlan:
+    """A checked local list: ``entries`` None when left out (the current ones are kept)."""
+
+    label: str
+    station_id: str
+    version: int
+    entries: list[LocalListEntry] | None
+
+
+@dataclass(frozen=True)
 class _Plan:
     """A checked document: per entry its key and the fields it sets (None: clear)."""
 
     stations: list[tuple[str, dict[str, Any]]]
     id_tokens: list[tuple[tuple[str, str], dict[str, Any]]]
+    local_lists: list[_LocalListPlan]
 
 
 def _entries(document: Mapping[str, Any], section: str) -> list[Any]:
@@ -410,42 +436,84 @@ def _read_stations(document: Mapping[str, Any]) -> list[tuple[str, dict[str, Any
     return stations
 
 
-def _read_id_tokens(document: Mapping[str, Any]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
-    allowed = (
-        "id_token",
-        "type",
-        "status",
-        "group_id_token",
-        "expiry",
-        "language1",
-        "language2",
-        "personal_message",
+_TOKEN_FIELDS = (
+    "id_token",
+    "type",
+    "status",
+    "group_id_token",
+    "expiry",
+    "language1",
+    "language2",
+    "personal_message",
+)
+
+
+def _read_token(entry: _Entry, seen: dict[tuple[str, str], str]) -> tuple[str, str, dict[str, Any]]:
+    """An id token's value and type, and the fields its entry sets (None: clear); names the
+    entry by the token. ``seen``: the entry of each token read before, to refuse it twice."""
+    id_token: str = entry.get("id_token", _text(MAX_ID_TOKEN_LENGTH), required=True)
+    kind: str = entry.get("type", _choice(ID_TOKEN_TYPES), required=True)
+    entry.name(f"{id_token} {kind}")
+    if (id_token, kind) in seen:
+        raise entry.error("id_token", f"seeded twice (also {seen[id_token, kind]})")
+    seen[id_token, kind] = entry.label
+    language = _text(MAX_LANGUAGE_LENGTH)
+    changes = _present(
+        {
+            "status": entry.get("status", _choice(TOKEN_STATUSES)),
+            "group_id_token": entry.get(
+                "group_id_token", _text(MAX_ID_TOKEN_LENGTH), nullable=True
+            ),
+            "expiry": entry.get("expiry", _timestamp, nullable=True),
+            "language1": entry.get("language1", language, nullable=True),
+            "language2": entry.get("language2", language, nullable=True),
+            "personal_message": entry.get("personal_message", _message, nullable=True),
+        }
     )
+    return id_token, kind, changes
+
+
+def _read_id_tokens(document: Mapping[str, Any]) -> list[tuple[tuple[str, str], dict[str, Any]]]:
     seen: dict[tuple[str, str], str] = {}
     tokens = []
     for index, raw in enumerate(_entries(document, "id_tokens")):
-        entry = _Entry("id_tokens", index, raw, allowed)
-        id_token: str = entry.get("id_token", _text(MAX_ID_TOKEN_LENGTH), required=True)
-        kind: str = entry.get("type", _choice(ID_TOKEN_TYPES), required=True)
-        entry.name(f"{id_token} {kind}")
-        if (id_token, kind) in seen:
-            raise entry.error("id_token", f"seeded twice (also {seen[id_token, kind]})")
-        seen[id_token, kind] = entry.label
-        language = _text(MAX_LANGUAGE_LENGTH)
-        changes = _present(
-            {
-                "status": entry.get("status", _choice(TOKEN_STATUSES)),
-                "group_id_token": entry.get(
-                    "group_id_token", _text(MAX_ID_TOKEN_LENGTH), nullable=True
-                ),
-                "expiry": entry.get("expiry", _timestamp, nullable=True),
-                "language1": entry.get("language1", language, nullable=True),
-                "language2": entry.get("language2", language, nullable=True),
-                "personal_message": entry.get("personal_message", _message, nullable=True),
-            }
-        )
+        id_token, kind, changes = _read_token(_Entry("id_tokens", index, raw, _TOKEN_FIELDS), seen)
         tokens.append(((id_token, kind), changes))
     return tokens
+
+
+def _read_local_list_entries(local_list: _Entry, raw: object) -> list[LocalListEntry]:
+    """The entries of a seeded local list; each entry's errors name it inside the list."""
+    if not isinstance(raw, list):
+        raise local_list.error("entries", f"a list of entries, not {_kind(raw)}")
+    seen: dict[tuple[str, str], str] = {}
+    entries = []
+    for index, item in enumerate(raw):
+        entry = _Entry(f"{local_list.label}.entries", index, item, _TOKEN_FIELDS)
+        id_token, kind, fields = _read_token(entry, seen)
+        entries.append(LocalListEntry(id_token, kind, **{"status": "Accepted", **fields}))
+    return entries
+
+
+def _read_local_lists(document: Mapping[str, Any]) -> list[_LocalListPlan]:
+    seen: dict[str, str] = {}
+    local_lists = []
+    for index, raw in enumerate(_entries(document, "local_lists")):
+        entry = _Entry("local_lists", index, raw, ("station", "version", "entries"))
+        station_id: str = entry.get("station", _checked(check_station_id), required=True)
+        entry.name(station_id)
+        if station_id in seen:
+            raise entry.error("station", f"{station_id} has a list twice (also {seen[station_id]})")
+        seen[station_id] = entry.label
+        version: int = entry.get("version", _integer(1, MAX_LOCAL_LIST_VERSION), required=True)
+        raw_entries = entry.get("entries", lambda value: value, nullable=True)
+        entries = (
+            None
+            if raw_entries is _ABSENT
+            else _read_local_list_entries(entry, [] if raw_entries is None else raw_entries)
+        )
+        local_lists.append(_LocalListPlan(entry.label, station_id, version, entries))
+    return local_lists
 
 
 def _plan(document: Mapping[str, Any]) -> _Plan:
@@ -455,17 +523,17 @@ def _plan(document: Mapping[str, Any]) -> _Plan:
                 "not supported yet: the CSMS has no store for it, so seeding it would be lost",
                 field=section,
             )
-    unknown = sorted(set(map(str, document)) - {"stations", "id_tokens", *_UNSUPPORTED})
+    unknown = sorted(set(map(str, document)) - {*_SECTIONS, *_UNSUPPORTED})
     if unknown:
-        raise SeedError("unknown section (known: stations, id_tokens)", field=unknown[0])
-    return _Plan(_read_stations(document), _read_id_tokens(document))
+        raise SeedError(f"unknown section (known: {', '.join(_SECTIONS)})", field=unknown[0])
+    return _Plan(_read_stations(document), _read_id_tokens(document), _read_local_lists(document))
 
 
 # -- applying it -----------------------------------------------------------------------------
 
 
 async def seed(csms: Csms, document: Mapping[str, Any]) -> SeedResult:
-    """Create or update the stations and id tokens a parsed document lists.
+    """Create or update the stations, id tokens and local lists a parsed document lists.
 
     Running it again with the same document changes nothing and counts every entry unchanged.
     A connected station's changes take effect at once (its next BootNotification is answered
@@ -475,13 +543,32 @@ async def seed(csms: Csms, document: Mapping[str, Any]) -> SeedResult:
         SeedError: the document is not valid; nothing was written.
     """
     plan = _plan(document)
+    await _check_stations_known(csms, plan)
     stations = Counts()
     for station_id, changes in plan.stations:
         stations += await _seed_station(csms, station_id, changes)
     tokens = Counts()
     for (id_token, kind), changes in plan.id_tokens:
         tokens += await _seed_id_token(csms.store, id_token, kind, changes)
-    return SeedResult(stations=stations, id_tokens=tokens)
+    local_lists = Counts()
+    for local_list in plan.local_lists:
+        local_lists += await _seed_local_list(csms.store, local_list)
+    return SeedResult(stations=stations, id_tokens=tokens, local_lists=local_lists)
+
+
+async def _check_stations_known(csms: Csms, plan: _Plan) -> None:
+    """Refuse a local list of a station that is neither in the document nor registered."""
+    seeded = {station_id for station_id, _ in plan.stations}
+    for local_list in plan.local_lists:
+        station_id = local_list.station_id
+        if station_id in seeded or csms.registry.get(station_id) is not None:
+            continue
+        if await csms.store.get_station(station_id) is None:
+            raise SeedError(
+                f"no station {station_id}: list it under stations, or register it first",
+                entry=local_list.label,
+                field="station",
+            )
 
 
 async def _password_hash(password: str | None, current: str | None) -> str | None:
@@ -525,4 +612,20 @@ async def _seed_id_token(store: Store, id_token: str, kind: str, changes: dict[s
     if record == current:
         return Counts(unchanged=1)
     await store.put_id_token(record)
+    return Counts(updated=1)
+
+
+async def _seed_local_list(store: Store, plan: _LocalListPlan) -> Counts:
+    current = await store.local_list(plan.station_id)
+    entries = plan.entries
+    if entries is None:
+        entries = list(current.entries) if current is not None else []
+    if current is None:
+        await store.put_local_list(plan.station_id, plan.version, entries, full=True)
+        return Counts(created=1)
+    # By key: the store's order of the entries is the database's collation.
+    same_entries = {e.key: e for e in current.entries} == {e.key: e for e in entries}
+    if current.version == plan.version and same_entries:
+        return Counts(unchanged=1)
+    await store.put_local_list(plan.station_id, plan.version, entries, full=True)
     return Counts(updated=1)

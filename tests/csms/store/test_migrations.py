@@ -15,7 +15,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from kilowatt.csms.store import tables
+from kilowatt.csms.store import LocalList, tables
 from kilowatt.csms.store.sql import SqlStore, open_store
 from tests.csms.store.factories import station
 
@@ -77,7 +77,28 @@ async def test_the_database_is_at_the_head_revision(store: SqlStore) -> None:
         current = await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
-    assert head == current == "0001"
+    assert head == current == "0002"
+
+
+async def test_a_database_at_0001_is_upgraded_keeping_its_data(store_url: str) -> None:
+    def downgrade_to_0001(connection: sa.Connection) -> list[str]:
+        command.downgrade(config(connection), "0001")
+        return sa.inspect(connection).get_table_names()
+
+    store = await open_store(store_url)
+    async with store.engine.begin() as connection:
+        left = await connection.run_sync(downgrade_to_0001)
+    await store.put_station(station())
+    await store.close()
+    assert "stations" in left and "local_lists" not in left
+
+    store = await open_store(store_url)
+    try:
+        assert await store.get_station("CS-1") == station()
+        await store.put_local_list("CS-1", 1, [], full=True)
+        assert await store.local_list("CS-1") == LocalList("CS-1", 1)
+    finally:
+        await store.close()
 
 
 async def test_reopening_keeps_the_data(store_url: str) -> None:

@@ -16,6 +16,8 @@ from kilowatt.csms.store.records import (
     ConnectorStatus,
     FrameLogEntry,
     IdTokenRecord,
+    LocalList,
+    LocalListEntry,
     MeterSample,
     Notification,
     StationRecord,
@@ -71,6 +73,41 @@ class Store(Protocol):
     ) -> list[IdTokenRecord]: ...
     async def put_id_token(self, token: IdTokenRecord) -> None: ...
     async def delete_id_token(self, id_token: str, type_: str) -> bool: ...
+
+    # -- local authorization lists (D01, D02) ------------------------------------------------
+    # Two copies per station: the list the CSMS keeps for it (what the operator wants the
+    # station to hold), and the list as the station holds it as far as the CSMS knows (the
+    # updates it accepted), from which a Differential update is computed.
+    async def local_list(self, station_id: str) -> LocalList | None:
+        """The list the CSMS keeps for the station; None if it keeps none."""
+        ...
+
+    async def put_local_list(
+        self, station_id: str, version: int, entries: Sequence[LocalListEntry], *, full: bool
+    ) -> None:
+        """Update the list the CSMS keeps for the station, and set its version.
+
+        ``full``: the entries replace the list (D01 Full update). Otherwise a Differential
+        update: an entry with a status is added or replaces the token's (D01.FR.16), one
+        without removes the token (D01.FR.17). Committed on return.
+
+        Raises:
+            ValueError: a token (with its type) is twice in ``entries``, or a Full update has
+                an entry without a status.
+        """
+        ...
+
+    async def accepted_local_list(self, station_id: str) -> LocalList | None:
+        """The list as the station holds it, from the updates it accepted (its version is the
+        one it last accepted); None before it accepted any."""
+        ...
+
+    async def put_accepted_local_list(
+        self, station_id: str, version: int, entries: Sequence[LocalListEntry], *, full: bool
+    ) -> None:
+        """Apply an update the station accepted to its copy, as ``put_local_list`` applies
+        one to the CSMS's."""
+        ...
 
     # -- transactions ------------------------------------------------------------------------
     async def get_transaction(

@@ -10,6 +10,8 @@ __all__ = [
     "ConnectorStatus",
     "FrameLogEntry",
     "IdTokenRecord",
+    "LocalList",
+    "LocalListEntry",
     "MeterSample",
     "Notification",
     "StationRecord",
@@ -80,6 +82,39 @@ class IdTokenRecord:
     language1: str | None = None
     language2: str | None = None
     personal_message: dict[str, Any] | None = None  # MessageContentType as on the wire
+
+
+@dataclass(frozen=True, slots=True)
+class LocalListEntry:
+    """An entry of a station's local authorization list (D01): an id token and the
+    IdTokenInfoType the station uses for it while it cannot ask the CSMS.
+
+    In a Differential update, an entry without a status (no idTokenInfo on the wire) removes
+    the token from the list (D01.FR.17); a list never holds one.
+    """
+
+    id_token: str
+    type: str
+    status: str | None
+    expiry: datetime | None = None  # cacheExpiryDateTime
+    group_id_token: str | None = None  # sent as an IdTokenType of type Central
+    language1: str | None = None
+    language2: str | None = None
+    personal_message: dict[str, Any] | None = None  # MessageContentType as on the wire
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What identifies the entry in its list: the token and its type."""
+        return (self.id_token, self.type)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalList:
+    """A station's local authorization list at a version: its entries by token and type."""
+
+    station_id: str
+    version: int
+    entries: tuple[LocalListEntry, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

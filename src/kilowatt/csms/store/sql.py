@@ -6,7 +6,8 @@ in one transaction with one executemany per statement, commits, and only then re
 futures. A thousand stations' MeterValues thus cost one commit, not a thousand. When a batch
 fails for a reason that may lie in some of its rows, it is split in halves that are committed
 on their own, down to the single write that fails, so that one bad row costs no other station
-its data. Logged frames ride along in the same batches without being awaited.
+its data. Logged frames ride along in the same batches without being awaited. An update of a
+local authorization list is one write: its deletes and its puts commit together.
 
 Reads go straight to the engine's pool; on SQLite, WAL lets them run beside the writer.
 """
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -34,6 +35,8 @@ from sqlalchemy import (
     Executable,
     Select,
     Table,
+    and_,
+    bindparam,
     delete,
     event,
     func,
@@ -55,6 +58,8 @@ from kilowatt.csms.store.records import (
     ConnectorStatus,
     FrameLogEntry,
     IdTokenRecord,
+    LocalList,
+    LocalListEntry,
     MeterSample,
     Notification,
     StationRecord,
@@ -222,7 +227,16 @@ class _Event:
     samples: Sequence[_Row]
 
 
-_Write = _Rows | _Delete | _Event
+@dataclass(frozen=True, slots=True)
+class _Replace:
+    """Rows deleted, then rows put: the deletes run at the write's place in the batch, after
+    what is staged before it; the puts are staged after them. The write's result is None."""
+
+    deletes: tuple[tuple[Executable, Sequence[_Row]], ...]
+    puts: tuple[tuple[Executable, Sequence[_Row]], ...]
+
+
+_Write = _Rows | _Delete | _Event | _Replace
 _NOTHING = _Rows(())  # a write that only waits for its batch's commit
 
 
@@ -251,10 +265,15 @@ class _Fields(Generic[_T]):
         return [table.c[name] for name in self.names]
 
 
+# How long an id token read from the database is served from memory, and how many are kept.
+ID_TOKEN_TTL = 30.0
+ID_TOKEN_CACHE_SIZE = 100_000
+
 _STATION = _Fields(StationRecord)
 _CONNECTOR = _Fields(ConnectorStatus)
 _STATUS_CHANGE = _Fields(StatusChange)
 _ID_TOKEN = _Fields(IdTokenRecord)
+_LOCAL_LIST_ENTRY = _Fields(LocalListEntry)
 _TRANSACTION = _Fields(TransactionRecord)
 _EVENT = _Fields(TransactionEventRecord)
 _SAMPLE = _Fields(MeterSample)
@@ -273,6 +292,11 @@ def _transaction_row(transaction: TransactionRecord) -> _Row:
 
 def _transaction_record(row: Mapping[str, Any]) -> TransactionRecord:
     return TransactionRecord(**{**row, "seq_nos_missing": tuple(row["seq_nos_missing"])})
+
+
+# The holders of a station's two local lists (tables.local_lists).
+_KEPT_BY_CSMS = "csms"
+_HELD_BY_STATION = "station"
 
 
 def _may_lie_in_rows(error: Exception) -> bool:
@@ -304,6 +328,8 @@ class SqlStore(Store):
         self._flush_interval = flush_interval
         self._max_batch = max_batch
         self._writes: deque[_Pending] = deque()
+        self._id_tokens: dict[tuple[str, str], tuple[IdTokenRecord | None, float]] = {}
+        self._id_token_writes = 0
         self._frames: deque[FrameLogEntry] = deque(maxlen=max_pending_frames)
         self._first_queued_at = 0.0
         self._wakeup = asyncio.Event()
@@ -325,6 +351,19 @@ class SqlStore(Store):
         self._upsert_id_token = upsert(tables.id_tokens)
         self._upsert_transaction = upsert(tables.transactions)
         self._upsert_variable = upsert(tables.variables)
+        self._upsert_local_list = upsert(tables.local_lists)
+        self._upsert_local_list_entry = upsert(tables.local_list_entries)
+        entries = tables.local_list_entries
+        of_list = and_(
+            entries.c.station_id == bindparam("station_id"),
+            entries.c.holder == bindparam("holder"),
+        )
+        self._delete_local_list_entries = delete(entries).where(of_list)
+        self._delete_local_list_entry = delete(entries).where(
+            of_list,
+            entries.c.id_token == bindparam("id_token"),
+            entries.c.type == bindparam("type"),
+        )
         connector = insert(tables.connector_status)
         # A status sent late (queued while offline) must not hide one sent after it.
         self._upsert_connector = upsert(
@@ -423,11 +462,24 @@ class SqlStore(Store):
     # -- id tokens -----------------------------------------------------------------------------
 
     async def get_id_token(self, id_token: str, type_: str) -> IdTokenRecord | None:
+        # Every Authorize and every TransactionEvent with a token reads one: served from memory
+        # for ID_TOKEN_TTL seconds (unknown tokens too). A write through this store takes
+        # effect at once; one made by another process sharing the database, within the TTL.
+        key = (id_token, type_)
+        cached = self._id_tokens.get(key)
+        if cached is not None and self._loop.time() < cached[1]:
+            return cached[0]
+        generation = self._id_token_writes
         table = tables.id_tokens
         query = select(*_ID_TOKEN.columns(table)).where(
             table.c.id_token == id_token, table.c.type == type_
         )
-        return await self._one(query, _ID_TOKEN.record)
+        record = await self._one(query, _ID_TOKEN.record)
+        if generation == self._id_token_writes:  # no write began or ended during the read
+            if len(self._id_tokens) >= ID_TOKEN_CACHE_SIZE:
+                self._id_tokens.clear()
+            self._id_tokens[key] = (record, self._loop.time() + ID_TOKEN_TTL)
+        return record
 
     async def list_id_tokens(self, *, offset: int = 0, limit: int = 1000) -> list[IdTokenRecord]:
         table = tables.id_tokens
@@ -435,13 +487,114 @@ class SqlStore(Store):
         return await self._all(query.offset(offset).limit(limit), _ID_TOKEN.record)
 
     async def put_id_token(self, token: IdTokenRecord) -> None:
-        await self._submit(_Rows(((self._upsert_id_token, [_ID_TOKEN.row(token)]),)))
+        key = (token.id_token, token.type)
+        self._forget_id_token(key)
+        try:
+            await self._submit(_Rows(((self._upsert_id_token, [_ID_TOKEN.row(token)]),)))
+        finally:
+            self._forget_id_token(key)
 
     async def delete_id_token(self, id_token: str, type_: str) -> bool:
         table = tables.id_tokens
         statement = delete(table).where(table.c.id_token == id_token, table.c.type == type_)
-        deleted: bool = await self._submit(_Delete(statement))
+        self._forget_id_token((id_token, type_))
+        try:
+            deleted: bool = await self._submit(_Delete(statement))
+        finally:
+            self._forget_id_token((id_token, type_))
         return deleted
+
+    def _forget_id_token(self, key: tuple[str, str]) -> None:
+        self._id_token_writes += 1
+        self._id_tokens.pop(key, None)
+
+    # -- local authorization lists -------------------------------------------------------------
+
+    async def local_list(self, station_id: str) -> LocalList | None:
+        return await self._local_list(station_id, _KEPT_BY_CSMS)
+
+    async def put_local_list(
+        self, station_id: str, version: int, entries: Sequence[LocalListEntry], *, full: bool
+    ) -> None:
+        await self._put_local_list(station_id, _KEPT_BY_CSMS, version, entries, full=full)
+
+    async def accepted_local_list(self, station_id: str) -> LocalList | None:
+        return await self._local_list(station_id, _HELD_BY_STATION)
+
+    async def put_accepted_local_list(
+        self, station_id: str, version: int, entries: Sequence[LocalListEntry], *, full: bool
+    ) -> None:
+        await self._put_local_list(station_id, _HELD_BY_STATION, version, entries, full=full)
+
+    async def _local_list(self, station_id: str, holder: str) -> LocalList | None:
+        # One statement, so that the version and the entries are of the same commit.
+        lists, entries = tables.local_lists, tables.local_list_entries
+        query = (
+            select(lists.c.version, *_LOCAL_LIST_ENTRY.columns(entries))
+            .select_from(
+                lists.outerjoin(
+                    entries,
+                    and_(
+                        entries.c.station_id == lists.c.station_id,
+                        entries.c.holder == lists.c.holder,
+                    ),
+                )
+            )
+            .where(lists.c.station_id == station_id, lists.c.holder == holder)
+            .order_by(entries.c.id_token, entries.c.type)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        if not rows:
+            return None
+        found = tuple(
+            _LOCAL_LIST_ENTRY.record({name: row[name] for name in _LOCAL_LIST_ENTRY.names})
+            for row in rows
+            if row["id_token"] is not None  # the outer join's row of an empty list
+        )
+        return LocalList(station_id, rows[0]["version"], found)
+
+    async def _put_local_list(
+        self,
+        station_id: str,
+        holder: str,
+        version: int,
+        entries: Sequence[LocalListEntry],
+        *,
+        full: bool,
+    ) -> None:
+        counted = Counter(entry.key for entry in entries)
+        twice = next((key for key, count in counted.items() if count > 1), None)
+        if twice is not None:
+            raise ValueError(f"id token {twice[0]!r} of type {twice[1]!r} is twice in the update")
+        of_list = {"station_id": station_id, "holder": holder}
+        if full:
+            if any(entry.status is None for entry in entries):
+                raise ValueError("every entry of a Full update needs a status")
+            deletes = [of_list]
+            statement = self._delete_local_list_entries
+        else:
+            # D01.FR.17: an entry without a status removes the token.
+            deletes = [
+                {**of_list, "id_token": entry.id_token, "type": entry.type}
+                for entry in entries
+                if entry.status is None
+            ]
+            statement = self._delete_local_list_entry
+        puts = [
+            {**of_list, **_LOCAL_LIST_ENTRY.row(entry)}
+            for entry in entries
+            if entry.status is not None
+        ]
+        await self._submit(
+            _Replace(
+                deletes=((statement, deletes),),
+                puts=(
+                    (self._upsert_local_list, [{**of_list, "version": version}]),
+                    (self._upsert_local_list_entry, puts),
+                ),
+            )
+        )
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -689,8 +842,9 @@ class SqlStore(Store):
     async def _apply(self, connection: AsyncConnection, writes: list[_Write]) -> list[Any]:
         """Execute the writes of a batch, one executemany per statement; return their results.
 
-        A delete runs on its own, after what is staged before it, so that a put, a delete and
-        a put of the same key in one batch end as they would one by one.
+        A delete, and the deletes of a replacement, run on their own, after what is staged
+        before them, so that a put, a delete and a put of the same key in one batch end as they
+        would one by one.
         """
         results: list[Any] = [None] * len(writes)
         staged: dict[Executable, list[_Row]] = {}
@@ -701,6 +855,13 @@ class SqlStore(Store):
                     staged.setdefault(statement, []).extend(rows)
             elif isinstance(write, _Event):
                 events[index] = write
+            elif isinstance(write, _Replace):
+                await self._execute(connection, staged, events, results)
+                for statement, rows in write.deletes:
+                    if rows:
+                        await connection.execute(statement, rows)
+                for statement, rows in write.puts:
+                    staged.setdefault(statement, []).extend(rows)
             else:
                 await self._execute(connection, staged, events, results)
                 deleted = await connection.execute(write.statement)

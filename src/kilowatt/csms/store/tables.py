@@ -32,6 +32,8 @@ __all__ = [
     "connector_status",
     "frame_log",
     "id_tokens",
+    "local_list_entries",
+    "local_lists",
     "metadata",
     "meter_samples",
     "notifications",
@@ -142,6 +144,31 @@ id_tokens = Table(
     Column("status", String, nullable=False),
     Column("group_id_token", String),
     Column("expiry", UtcDateTime),
+    Column("language1", String),
+    Column("language2", String),
+    Column("personal_message", JSON(none_as_null=True)),
+)
+
+# The local authorization lists (D01): per station, the list the CSMS keeps for it (holder
+# "csms") and the list as the station holds it, from the updates it accepted (holder "station").
+local_lists = Table(
+    "local_lists",
+    metadata,
+    Column("station_id", String, primary_key=True),
+    Column("holder", String, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+local_list_entries = Table(
+    "local_list_entries",
+    metadata,
+    Column("station_id", String, primary_key=True),
+    Column("holder", String, primary_key=True),
+    Column("id_token", String, primary_key=True),
+    Column("type", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("expiry", UtcDateTime),
+    Column("group_id_token", String),
     Column("language1", String),
     Column("language2", String),
     Column("personal_message", JSON(none_as_null=True)),

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check format generate bench clean
+.PHONY: run test check format generate bench bench-csms clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ generate: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/codec.py
+
+# Some five minutes: kilowatt, the ocpp package and the websockets/picows floors, 1,000 stations.
+bench-csms: $(STAMP)
+	$(PY) bench/csms.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

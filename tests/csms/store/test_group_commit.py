@@ -51,7 +51,7 @@ def open_counted(store_url: str) -> OpenCounted:
         def count(_connection: object) -> None:
             counted.commits += 1
 
-        event.listen(store.engine.sync_engine, "commit", count)
+        event.listen(store.write_engine, "commit", count)
         try:
             yield counted
         finally:
@@ -110,10 +110,10 @@ async def test_a_write_whose_commit_fails_fails(open_counted: OpenCounted) -> No
         def refuse(_connection: object) -> None:
             raise RuntimeError("disk full")
 
-        event.listen(store.engine.sync_engine, "commit", refuse)
+        event.listen(store.write_engine, "commit", refuse)
         with pytest.raises(RuntimeError, match="disk full"):
             await store.put_station(station())
-        event.remove(store.engine.sync_engine, "commit", refuse)
+        event.remove(store.write_engine, "commit", refuse)
 
         assert await store.get_station("CS-1") is None
 

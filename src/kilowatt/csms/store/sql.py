@@ -18,9 +18,9 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter

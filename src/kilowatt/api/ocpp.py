@@ -36,7 +36,7 @@ def _schema_hook(kind: type) -> dict[str, Any]:
             "required": ["vendorId"],
             "additionalProperties": True,
         }
-    raise NotImplementedError(kind)
+    raise TypeError(f"no JSON schema for {kind!r}")
 
 
 def ocpp_schemas() -> dict[str, Any]:

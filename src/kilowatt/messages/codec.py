@@ -48,13 +48,13 @@ def _dec_hook(type_: type, value: Any) -> Any:
             raise ValueError("customData.vendorId too long")
         extra = {k: v for k, v in value.items() if k != "vendorId"}
         return CustomData(value["vendorId"], extra)
-    raise NotImplementedError(type_)
+    raise TypeError(f"no decoder for {type_!r}")
 
 
 def _enc_hook(value: Any) -> Any:
     if isinstance(value, CustomData):
         return value.to_json()
-    raise NotImplementedError(type(value))
+    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook)

@@ -188,11 +188,10 @@ class Csms:
 
         connection = Connection(channel, endpoint, self.clock, on_call)
         session.connection = connection
-        session.close_socket = connection.close
         replaced = self.registry.attach(session)
-        if replaced is not None and replaced.close_socket is not None:
+        if replaced is not None and replaced.connection is not None:
             logger.info("station %s reconnected: closing its old connection", station_id)
-            await replaced.close_socket()
+            await replaced.connection.close()
         try:
             await connection.run()
         finally:
@@ -228,8 +227,8 @@ class Csms:
         session = self.registry.get(station_id)
         # Detached first, the session's serve loop finds itself replaced when it ends and
         # leaves the station's record alone, instead of writing it back after the delete.
-        if session is not None and self.registry.detach(session) and session.close_socket:
-            await session.close_socket()
+        if session is not None and self.registry.detach(session) and session.connection:
+            await session.connection.close()
         deleted = await self.store.delete_station(station_id)
         self.passwords.forget(station_id)
         return deleted or session is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -47,7 +46,6 @@ class StationSession:
         self.subprotocol = subprotocol
         self.remote = remote
         self.connection: Connection | None = None
-        self.close_socket: Callable[[], Awaitable[None]] | None = None
         self.last_heartbeat_at: datetime | None = None
         # B02/B03: while Pending, the station may send what the CSMS asked for (NotifyReport
         # after GetBaseReport/GetReport, the message a TriggerMessage requested).

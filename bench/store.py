@@ -155,11 +155,11 @@ async def measured(store: SqlStore, work: Callable[[], Awaitable[int]]) -> Figur
     def count(_connection: object) -> None:
         figures.commits += 1
 
-    event.listen(store.engine.sync_engine, "commit", count)
+    event.listen(store.write_engine, "commit", count)
     started = time.perf_counter()
     figures.done = await work()
     figures.seconds = time.perf_counter() - started
-    event.remove(store.engine.sync_engine, "commit", count)
+    event.remove(store.write_engine, "commit", count)
     return figures
 
 

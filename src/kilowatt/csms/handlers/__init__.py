@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kilowatt.csms.context import Context
 from kilowatt.csms.handlers import (
     authorization,
     availability,
@@ -17,15 +18,15 @@ from kilowatt.csms.handlers import (
     smart_charging,
     transactions,
 )
-from kilowatt.csms.router import Router
 from kilowatt.messages import v201
+from kilowatt.transport.router import Router
 
 __all__ = ["ocpp201_router"]
 
 
-def ocpp201_router() -> Router:
+def ocpp201_router() -> Router[Context]:
     """A router for every request an OCPP 2.0.1 station sends."""
-    router = Router()
+    router = Router[Context]()
     router.add(v201.SecurityEventNotificationRequest, security.security_event_notification)
     router.add(v201.SignCertificateRequest, security.sign_certificate)
     router.add(v201.BootNotificationRequest, provisioning.boot_notification)

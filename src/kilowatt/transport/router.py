@@ -1,30 +1,32 @@
-"""Request type → handler, checked by mypy: a handler returns its request's response type."""
+"""Request type → handler, checked by mypy: a handler returns its request's response type.
+
+Shared by both ends: the CSMS routes the requests of stations, the station those of the CSMS.
+A handler is called with the request and a context of the router's choosing (``ContextT``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from kilowatt.messages import Request, Response
 from kilowatt.rpc.errors import NotSupported
 
-if TYPE_CHECKING:
-    from kilowatt.csms.context import Context
-
 __all__ = ["Handler", "Router"]
 
 R = TypeVar("R", bound=Response)
-Handler = Callable[[Any, "Context"], Awaitable[Response]]
+ContextT = TypeVar("ContextT")
+Handler = Callable[[Any, ContextT], Awaitable[Response]]
 
 
-class Router:
+class Router(Generic[ContextT]):
     def __init__(self) -> None:
-        self._handlers: dict[type[Request[Response]], Handler] = {}
+        self._handlers: dict[type[Request[Response]], Handler[ContextT]] = {}
 
     def add(
         self,
         request_type: type[Request[R]],
-        handler: Callable[[Any, Context], Awaitable[R]],
+        handler: Callable[[Any, ContextT], Awaitable[R]],
     ) -> None:
         """Route a request type to its handler; mypy checks the handler's response type.
 
@@ -35,7 +37,7 @@ class Router:
             raise ValueError(f"{request_type.__name__} is routed already")
         self._handlers[request_type] = handler
 
-    def handler_for(self, request: object) -> Handler:
+    def handler_for(self, request: object) -> Handler[ContextT]:
         """The handler of a request.
 
         Raises:

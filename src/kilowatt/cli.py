@@ -1,4 +1,4 @@
-"""The command line: ``kilowatt csms``, ``kilowatt seed FILE``, ``kilowatt validate``.
+"""The command line: ``kilowatt csms``, ``seed FILE``, ``validate``, ``station``, ``simulate``.
 
 ``python -m kilowatt`` and the ``kilowatt`` script both land here. This is the top layer: it may
 put the CSMS, the API and the transport together.
@@ -27,6 +27,7 @@ from kilowatt.csms.seed import SeedError, load_document, seed
 from kilowatt.csms.store.sql import open_store
 from kilowatt.messages import validate
 from kilowatt.rpc.errors import RpcError
+from kilowatt.station import commands as station_commands
 from kilowatt.transport.security import CertificateFiles, server_context
 from kilowatt.transport.server import Listener, StationServer
 
@@ -178,9 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("action")
     check.add_argument("kind", choices=["request", "response"])
     check.add_argument("payload", help="a JSON file, or - for standard input")
+    station_commands.add_parsers(commands)
     args = parser.parse_args(argv)
     if args.command == "validate":
         return _validate(args)
+    if args.command in ("station", "simulate"):
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+        return station_commands.run(args)
     try:
         settings = load_settings(args.config)
     except ConfigError as error:

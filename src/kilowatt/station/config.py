@@ -1,0 +1,39 @@
+"""What a station is: its CSMS, its make-up (a devicemodel StationShape), where it keeps state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kilowatt.devicemodel.catalogue import StationShape
+from kilowatt.station.ev import EvSpec
+
+__all__ = ["StationConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class StationConfig:
+    """A station's static facts; everything the CSMS may change lives in its device model.
+
+    Attributes:
+        shape: identity, vendor, model, EVSEs and connectors (the device model is built from it).
+        csms_url: the CSMS's OCPP-J endpoint, e.g. ws://127.0.0.1:9000/ocpp.
+        password: the Basic-auth password (security profiles 1 and 2); None for none.
+        data_dir: where the device model, authorization data, profiles and the event queue
+            persist; None keeps everything in memory (a simulated fleet).
+        durable: sync the event queue to disk on every event (off for large simulations).
+        voltage: nominal phase voltage, for A↔W conversions and the simulated meter.
+        ev: the EV the simulator plugs in.
+    """
+
+    shape: StationShape
+    csms_url: str
+    password: str | None = None
+    data_dir: Path | None = None
+    durable: bool = True
+    voltage: float = 230.0
+    ev: EvSpec = field(default_factory=EvSpec)
+
+    @property
+    def station_id(self) -> str:
+        return self.shape.identity

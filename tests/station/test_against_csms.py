@@ -14,6 +14,7 @@ from kilowatt.clock import SystemClock
 from kilowatt.csms.app import SUBPROTOCOLS, Csms
 from kilowatt.csms.auth import hash_password
 from kilowatt.csms.config import Settings
+from kilowatt.csms.pki import CertificateAuthority
 from kilowatt.csms.store import IdTokenRecord, StationRecord
 from kilowatt.csms.store.sql import SqlStore, open_store
 from kilowatt.devicemodel import AttributeKey, ComponentKey, StationShape, VariableKey
@@ -22,6 +23,7 @@ from kilowatt.station.config import StationConfig
 from kilowatt.station.handlers import ocpp201_router
 from kilowatt.station.station import Station
 from kilowatt.transport.server import Listener, StationServer
+from tests.station.test_security import ca
 
 PASSWORD = "correct-horse-battery"
 TOKEN = v201.IdTokenType(id_token="TAG-1", type=v201.IdTokenEnumType.ISO14443)
@@ -42,7 +44,10 @@ class Csms_:
 async def csms(tmp_path: Path) -> AsyncIterator[Csms_]:
     store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'csms.db'}")
     settings = Settings(data_dir=str(tmp_path), call_timeout=5.0)
-    csms = Csms(settings, store, SystemClock())
+    root, root_key = ca("kilowatt test CA")
+    csms = Csms(
+        settings, store, SystemClock(), certificate_authority=CertificateAuthority(root, root_key)
+    )
     server = StationServer([Listener("ws", "127.0.0.1")], SUBPROTOCOLS, csms.admit, csms.serve)
     await store.put_station(
         StationRecord("CS-1", security_profile=1, password_hash=hash_password(PASSWORD))

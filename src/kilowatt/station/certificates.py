@@ -6,7 +6,7 @@ ISO 15118), and the private keys of those chains. It lives in the station's data
 (``certificates.json``; the keys and chains as PEM files that TLS can load, see ``key_path`` and
 ``certificate_path``), in memory when there is none.
 
-A renewal generates a key pair and a CSR (A02.FR.?: CN the station's identity, O
+A renewal generates a key pair and a CSR (CN the station's identity, O
 SecurityCtrlr.OrganizationName) and sends SignCertificateRequest; the key stays pending until a
 CertificateSigned brings a chain for it, and only then replaces the key in use.
 
@@ -78,6 +78,7 @@ class Certificates:
             if key is not None:
                 self._keys[use] = key
         self._pending: dict[SigningUse, ec.EllipticCurvePrivateKey] = {}
+        self._count_entries()
         station.triggers[Message.SIGN_CHARGING_STATION_CERTIFICATE] = self._sign_station
         station.triggers[Message.SIGN_V2G_CERTIFICATE] = self._sign_v2g
         station.triggers[Message.SIGN_COMBINED_CERTIFICATE] = self._sign_combined
@@ -161,7 +162,7 @@ class Certificates:
         for pem in self._store.chains.values():
             chain = x509.load_pem_x509_certificates(pem.encode())
             if len(chain) > 1 and _matches(hash_data(chain[0], chain[1], algorithm), wanted):
-                return DeleteStatus.FAILED  # M04.FR.?: the station's own certificate stays
+                return DeleteStatus.FAILED  # M04: the station's own certificate stays
         for root in self._store.roots:
             certificate = x509.load_pem_x509_certificate(root.pem.encode())
             if not _matches(hash_data(certificate, certificate, algorithm), wanted):
@@ -203,7 +204,7 @@ class Certificates:
 
     def signed(self, pem_chain: str, use: SigningUse) -> bool:
         """A02/A03: adopt a chain the CSMS signed; False (Rejected) when it does not parse, is
-        not valid now, or is not for the key of the last CSR of that use."""
+        not valid now (A02.FR.06), or is not for the key of the last CSR of that use."""
         key = self._pending.get(use)
         if key is None:
             return False
@@ -259,7 +260,10 @@ class Certificates:
     def _save(self, stored: _Stored) -> None:
         self._station._save(STORE, msgspec.json.encode(stored))
         self._store = stored
-        count = len(stored.roots) + len(stored.chains)
+        self._count_entries()
+
+    def _count_entries(self) -> None:
+        count = len(self._store.roots) + len(self._store.chains)
         self._station.set_actual("SecurityCtrlr", "CertificateEntries", str(count))
 
 

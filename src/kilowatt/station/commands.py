@@ -47,6 +47,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     fleet.add_argument("--first", type=int, default=1, help="the number of the first station")
     fleet.add_argument("--duration", type=float, help="stop after this many seconds")
     fleet.add_argument("--processes", type=int, default=1, help="split the fleet over processes")
+    fleet.add_argument("--progress-every", type=float, default=5.0, help="seconds between lines")
     _common(fleet)
 
 
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "station":
         data_dir = Path(args.data_dir) if args.data_dir else None
         stations = [Station(_config(args, args.id, data_dir), ocpp201_router().handler_for)]
-        duration = None
+        duration, every = None, 5.0
     else:
         if args.processes > 1:
             return _split(args)
@@ -98,16 +99,20 @@ def run(args: argparse.Namespace) -> int:
             Station(_config(args, f"{args.prefix}{n:05d}", None), router.handler_for)
             for n in numbers
         ]
-        duration = args.duration
+        duration, every = args.duration, args.progress_every
     started = time.monotonic()
     try:
         figures = asyncio.run(
-            Fleet(stations, scenario).run(duration=duration, report=print, every=5.0)
+            Fleet(stations, scenario).run(duration=duration, report=_print, every=every)
         )
     except KeyboardInterrupt:
         return 130
     print(summary(figures, time.monotonic() - started))
     return 0
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
 
 
 def _split(args: argparse.Namespace) -> int:
@@ -120,10 +125,10 @@ def _split(args: argparse.Namespace) -> int:
         argv = [sys.executable, "-m", "kilowatt", "simulate", "--csms", args.csms]
         argv += ["--stations", str(count), "--prefix", args.prefix, "--first", str(first)]
         argv += ["--evses", str(args.evses), "--max-power", str(args.max_power)]
-        for option in ("password", "scenario", "duration"):
+        for option in ("password", "scenario", "duration", "progress_every"):
             value = getattr(args, option)
             if value is not None:
-                argv += [f"--{option}", str(value)]
+                argv += [f"--{option.replace('_', '-')}", str(value)]
         children.append(subprocess.Popen(argv))
         first += count
     logging.getLogger(__name__).info("%d processes started", len(children))

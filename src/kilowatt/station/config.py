@@ -24,6 +24,9 @@ class StationConfig:
         durable: sync the event queue to disk on every event (off for large simulations).
         voltage: nominal phase voltage, for A↔W conversions and the simulated meter.
         ev: the EV the simulator plugs in.
+        compression: offer permessage-deflate. Off by default: its zlib contexts take some
+            100 KiB per connection, most of a simulated station's memory, for OCPP frames of a
+            few hundred bytes.
     """
 
     shape: StationShape
@@ -33,6 +36,7 @@ class StationConfig:
     durable: bool = True
     voltage: float = 230.0
     ev: EvSpec = field(default_factory=EvSpec)
+    compression: bool = False
 
     @property
     def station_id(self) -> str:

@@ -54,7 +54,7 @@ class DisplayMessages:
             return DisplayStatus.NOT_SUPPORTED_PRIORITY
         if message.transaction_id is not UNSET:
             if message.transaction_id not in {tx.id for tx in station.transactions()}:
-                return DisplayStatus.UNKNOWN_TRANSACTION  # O02.FR.?
+                return DisplayStatus.UNKNOWN_TRANSACTION  # O02
             # A transaction's message is shown while it charges: no other state applies.
             if message.state is not UNSET and message.state != State.CHARGING:
                 return DisplayStatus.NOT_SUPPORTED_STATE

@@ -78,6 +78,7 @@ class Evse:
     scheduled_operative: bool | None = None  # a ChangeAvailability waiting for the transaction
     start_profile: ChargingProfileType | None = None  # K05: for the transaction to start
     energy_withheld: bool = False  # the CSMS refused the token, StopTxOnInvalidId false
+    used_reservation: int | None = None  # H03: told in the event that carries the token
 
     def status(self, connector: Connector) -> ConnectorStatusEnumType:
         return connector_status(

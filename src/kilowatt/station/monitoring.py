@@ -14,7 +14,7 @@ MonitoringCtrlr.OfflineQueuingSeverity and sent when ``follow_monitors`` starts 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ from kilowatt.devicemodel import (
 )
 from kilowatt.devicemodel.splitting import split_items
 from kilowatt.messages import v201
+from kilowatt.station.tasks import first_of
 
 if TYPE_CHECKING:
     from kilowatt.station.station import Station
@@ -170,13 +171,4 @@ async def follow_monitors(station: Station) -> None:
         if when is None:
             await monitors.changed.wait()
         else:
-            await _first(clock.sleep((when - now).total_seconds()), monitors.changed.wait())
-
-
-async def _first(*waits: Awaitable[object]) -> None:
-    tasks = {asyncio.ensure_future(wait) for wait in waits}
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
+            await first_of(clock.sleep((when - now).total_seconds()), monitors.changed.wait())

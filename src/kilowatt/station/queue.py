@@ -36,9 +36,12 @@ class Queued:
     request: TransactionEventRequest
 
 
-class _Line(msgspec.Struct, omit_defaults=True):
+_TAKEN = msgspec.Raw(b"null")
+
+
+class _Line(msgspec.Struct):
     id: int
-    payload: msgspec.Raw | None = None  # None: the message of this id was taken out
+    payload: msgspec.Raw = _TAKEN  # null: the message of this id was taken out
 
 
 _line_decoder = msgspec.json.Decoder(_Line)
@@ -48,7 +51,8 @@ class EventQueue:
     """A FIFO of TransactionEvents; ``path`` None keeps it in memory only.
 
     A journal left by a crash may end in a torn line: it is ignored, as its ``put`` never
-    returned.
+    returned. A broken line anywhere else raises ValueError: the journal is damaged, and
+    skipping it could lose an event silently.
     """
 
     def __init__(self, path: Path | None = None, *, durable: bool = True) -> None:
@@ -103,14 +107,17 @@ class EventQueue:
     def _load(self, path: Path) -> None:
         if not path.exists():
             return
-        for raw in path.read_bytes().splitlines():
+        lines = path.read_bytes().splitlines()
+        for number, raw in enumerate(lines, start=1):
             try:
                 line = _line_decoder.decode(raw)
-            except msgspec.DecodeError:
-                continue  # a torn last line
+            except msgspec.DecodeError as error:
+                if number == len(lines):
+                    break  # a torn last line: its put never returned
+                raise ValueError(f"{path}:{number}: damaged event journal: {error}") from None
             self._lines += 1
             self._next_id = max(self._next_id, line.id + 1)
-            if line.payload is None:
+            if bytes(line.payload) == bytes(_TAKEN):
                 self._waiting.pop(line.id, None)
             else:
                 self._waiting[line.id] = decode(bytes(line.payload), TransactionEventRequest)

@@ -4,7 +4,7 @@ A reservation lives on the EVSE it holds (``Evse.reservation``), so the connecto
 Reserved from the EVSE alone. A reservation without an evseId (H01.FR.18) holds the first free
 EVSE with a matching connector: the station keeps that one available for the token. Each
 reservation has a timer on the station's clock; at expiry the EVSE is freed and the CSMS told
-(H01.FR.?: ReservationStatusUpdate Expired). A reservation used by its token ends silently: the
+(H01: ReservationStatusUpdate Expired). A reservation used by its token ends silently: the
 TransactionEvent that follows carries its id (``consume``).
 """
 
@@ -91,7 +91,7 @@ class Reservations:
             connector_type=connector_type,
         )
         target.reservation = reservation
-        station.statuses_changed(target)  # H01.FR.?: its connectors become Reserved
+        station.statuses_changed(target)  # H01: its connectors become Reserved
         station.spawn(self._expire(target, reservation))
         return ReserveStatus.ACCEPTED
 
@@ -134,7 +134,7 @@ class Reservations:
         """H03: may ``token`` (of ``group``, from its IdTokenInfo) charge at ``evse``?
 
         A reserved EVSE serves only the reserved token, or a token of the reservation's
-        groupIdToken (H03.FR.?); a free EVSE serves anyone.
+        groupIdToken (H03); a free EVSE serves anyone.
         """
         reservation = evse.reservation
         if reservation is None:
@@ -151,7 +151,7 @@ class Reservations:
         self, evse: Evse, token: v201.IdTokenType, group: v201.IdTokenType | None = None
     ) -> int | None:
         """H03: the token is authorized at ``evse``: end its reservation, and return its id for
-        the TransactionEvent's reservationId (H03.FR.?); None when it used none.
+        the TransactionEvent's reservationId (H03); None when it used none.
 
         The reservation may be on another EVSE when it named none (H01.FR.18): that one is
         freed. No ReservationStatusUpdate is sent for a used reservation.

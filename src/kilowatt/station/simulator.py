@@ -4,7 +4,7 @@ A scenario is what drivers and EVs do at one station, step by step; ``simulate``
 stations in one process and reports progress. A scenario document (YAML or JSON)::
 
     repeat: 3                 # times through the steps; 0 = until stopped
-    start_spread: 10          # seconds over which the stations' first steps are spread
+    start_spread: 10          # seconds over which the stations power up and start
     steps:
       - wait: 5               # seconds
       - plug_in: {evse: 1}
@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from kilowatt.clock import Clock
 from kilowatt.messages import v201
 from kilowatt.station.station import Station
 
@@ -131,9 +133,9 @@ def load_scenario(source: Path | str) -> Scenario:
     return Scenario(steps, repeat, float(spread))
 
 
-async def run_scenario(station: Station, scenario: Scenario, *, rng: random.Random) -> None:
+async def run_scenario(station: Station, scenario: Scenario) -> None:
     """Play the scenario at ``station`` (which runs in its own task) on its clock."""
-    await station.clock.sleep(rng.uniform(0, scenario.start_spread))
+    await station.accepted.wait()
     rounds = 0
     while scenario.repeat == 0 or rounds < scenario.repeat:
         rounds += 1
@@ -160,6 +162,11 @@ async def _play(station: Station, step: Step) -> None:
         station.set_fault(step.evse, step.connector, False)
 
 
+async def _after(delay: float, clock: Clock, start: Callable[[], Awaitable[None]]) -> None:
+    await clock.sleep(delay)
+    await start()
+
+
 @dataclass
 class FleetFigures:
     stations: int
@@ -172,7 +179,8 @@ class FleetFigures:
     def line(self, rate: float) -> str:
         return (
             f"stations {self.stations}  connected {self.connected}  charging {self.charging}  "
-            f"messages/s {rate:,.0f}  queued {self.queued}  errors {self.errors}"
+            f"messages/s {rate:,.0f}  queued {self.queued}  errors {self.errors}  "
+            f"frames {self.frames}"
         )
 
 
@@ -211,10 +219,20 @@ class Fleet:
         """Run every station and its scenario; stop after ``duration`` seconds, or when every
         scenario is done; print progress lines with ``report``."""
         rng = random.Random(self.seed)
-        runners = [asyncio.create_task(s.run()) for s in self.stations]
+        # Stations power up over start_spread, as a real fleet does after an outage, and each
+        # plays its scenario once connected.
+        delays = [rng.uniform(0, self.scenario.start_spread) for _ in self.stations]
+        runners = [
+            asyncio.create_task(_after(delay, station.clock, station.run))
+            for delay, station in zip(delays, self.stations, strict=True)
+        ]
         plays = [
-            asyncio.create_task(run_scenario(s, self.scenario, rng=random.Random(rng.random())))
-            for s in self.stations
+            asyncio.create_task(
+                _after(
+                    delay, station.clock, functools.partial(run_scenario, station, self.scenario)
+                )
+            )
+            for delay, station in zip(delays, self.stations, strict=True)
         ]
         started = time.monotonic()
         last_frames, last_at = 0, started

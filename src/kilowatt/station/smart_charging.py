@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +33,7 @@ from kilowatt.smartcharging import (
 )
 from kilowatt.station.config import StationConfig
 from kilowatt.station.evse import Transaction
+from kilowatt.station.tasks import first_of
 
 if TYPE_CHECKING:
     from kilowatt.station.station import Station
@@ -242,7 +243,7 @@ async def follow_limits(station: Station) -> None:
         wait = RECHECK_SECONDS
         if change is not None:
             wait = min(wait, (change - now).total_seconds())
-        await _first(clock.sleep(max(wait, 0.0)), profiles.changed.wait())
+        await first_of(clock.sleep(max(wait, 0.0)), profiles.changed.wait())
         current = _limits(station)
         if current != seen and not profiles.changed.is_set():
             station.limit_changed()
@@ -255,13 +256,3 @@ def _limits(station: Station) -> dict[int, float]:
         for evse in station.evses.values()
         if evse.transaction is not None
     }
-
-
-async def _first(*waits: Awaitable[object]) -> None:
-    """Wait until the first of ``waits`` is done; cancel the others."""
-    tasks = {asyncio.ensure_future(wait) for wait in waits}
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import math
 import random
@@ -33,6 +34,7 @@ from kilowatt.devicemodel import (
     Change,
     ComponentKey,
     DeviceModel,
+    StationShape,
     VariableKey,
     from_json,
     standard_model,
@@ -74,6 +76,7 @@ from kilowatt.station.smart_charging import (
     follow_limits,
     with_entries,
 )
+from kilowatt.station.tasks import first_of
 from kilowatt.transport.client import BackOff, Reconnector, StationClientSocket, connect
 from kilowatt.transport.connection import Connection
 
@@ -87,6 +90,28 @@ OnCall = Callable[[object, "Station"], Awaitable[object]]
 # B01.FR.05 leaves the retry after an interval of 0 to the station.
 DEFAULT_BOOT_RETRY = 60.0
 ENERGY = v201.MeasurandEnumType.ENERGY_ACTIVE_IMPORT_REGISTER
+
+
+@functools.lru_cache(maxsize=32)
+def _template_model(shape: StationShape) -> DeviceModel:
+    return standard_model(shape)
+
+
+def _standard_model(shape: StationShape) -> DeviceModel:
+    """The catalogue's model of ``shape``, its definitions shared by every station of the same
+    make: a simulated fleet of 10,000 stations builds it once, not 10,000 times."""
+    template = _template_model(dataclasses.replace(shape, identity="", serial_number=""))
+    actual = v201.AttributeEnumType.ACTUAL
+    return template.with_values(
+        {
+            AttributeKey(ComponentKey("SecurityCtrlr"), VariableKey("Identity"), actual): (
+                shape.identity
+            ),
+            AttributeKey(ComponentKey("ChargingStation"), VariableKey("SerialNumber"), actual): (
+                shape.serial_number
+            ),
+        }
+    )
 
 
 class Station:
@@ -142,7 +167,11 @@ class Station:
         # TriggerMessage (F06) for the messages of the blocks that register here.
         self.triggers: dict[v201.MessageTriggerEnumType, Callable[[list[Evse]], None]] = {}
         # Called with the attributes each SetVariables changed, after the model is adopted.
-        self.change_listeners: list[Callable[[list[Change]], None]] = [self._password_changed]
+        self.change_listeners: list[Callable[[list[Change]], None]] = [
+            self._password_changed,
+            self._interval_changed,
+        ]
+        self._heartbeat_changed = asyncio.Event()
         self.log: list[str] = []  # what a display would show; the simulator prints it
         self.frames = 0  # frames sent and received, for the simulator's figures
         self.errors = 0  # CALLs of ours that failed
@@ -243,6 +272,7 @@ class Station:
             self.config.station_id,
             password=self._password(),
             ping_interval=float(self.int_var("OCPPCommCtrlr", "WebSocketPingInterval")) or None,
+            compression=self.config.compression,
         )
 
     def _password(self) -> str | None:
@@ -311,7 +341,7 @@ class Station:
             model=shape.model,
             vendor_name=shape.vendor_name,
             serial_number=shape.serial_number or UNSET,
-            firmware_version=shape.firmware_version or UNSET,
+            firmware_version=self.firmware.version or UNSET,
         )
         while True:
             self._boot_now.clear()
@@ -353,8 +383,15 @@ class Station:
 
     async def _heartbeats(self, connection: Connection) -> None:
         while True:
-            await self.clock.sleep(float(self.int_var("OCPPCommCtrlr", "HeartbeatInterval")))
-            await self.send(v201.HeartbeatRequest())
+            self._heartbeat_changed.clear()
+            interval = float(self.int_var("OCPPCommCtrlr", "HeartbeatInterval"))
+            if await first_of(self.clock.sleep(interval), self._heartbeat_changed.wait()) == 0:
+                await self.send(v201.HeartbeatRequest())
+
+    def _interval_changed(self, changes: list[Change]) -> None:
+        # A new HeartbeatInterval counts from now, not after the old wait ends.
+        if any(change.variable.name == "HeartbeatInterval" for change in changes):
+            self._heartbeat_changed.set()
 
     async def send(self, request: Request[ResponseT]) -> ResponseT | None:
         """Send a CALL now if connected; None when offline or when it failed (logged).
@@ -484,6 +521,7 @@ class Station:
         )
 
     def statuses_changed(self, evse: Evse) -> None:
+        self.reservations.evse_changed(evse)
         for connector in evse.connectors.values():
             if evse.status(connector) != connector.reported:
                 self.spawn(self._report_status(evse, connector, force=False))
@@ -547,6 +585,10 @@ class Station:
         info = await self.authorize(token)
         if info.status != AuthStatus.ACCEPTED:
             self.log.append(f"EVSE {evse_id}: {token.id_token} {info.status}")
+            return False
+        group = info.group_id_token if info.group_id_token is not UNSET else None
+        if not self.reservations.allows(evse, token, group):
+            self.log.append(f"EVSE {evse_id}: reserved for another driver")  # H03
             return False
         self._authorize(evse, token, info, Trigger.AUTHORIZED)
         return True
@@ -618,9 +660,10 @@ class Station:
         evse.authorization = info
         evse.remote_start_id = remote_start_id
         evse.energy_withheld = False
-        if evse.reservation is not None:
-            evse.reservation = None  # H01: the reservation is used
-            self.statuses_changed(evse)
+        group = info.group_id_token if info.group_id_token is not UNSET else None
+        # H01/H03: the reservation is used; its id goes with the transaction's token.
+        evse.used_reservation = self.reservations.consume(evse, token, group)
+        self.statuses_changed(evse)
         self._transaction_step(evse, trigger)
 
     def authorize_remote(
@@ -794,6 +837,9 @@ class Station:
             offline=self.accepted.is_set() is False or UNSET,
             transaction_info=info,
             id_token=tx.id_token if include_token and tx.id_token else UNSET,
+            reservation_id=evse.used_reservation
+            if include_token and evse.used_reservation is not None
+            else UNSET,
             evse=v201.EVSEType(id=evse.id, connector_id=evse.plugged or 1)
             if event_type == EventType.STARTED
             else UNSET,
@@ -801,6 +847,7 @@ class Station:
         )
         if include_token:
             tx.id_token_sent = True
+            evse.used_reservation = None
         self.queue_event(request)
 
     def _measurands_for(self, event_type: EventType) -> tuple[str, ...]:
@@ -1046,7 +1093,7 @@ class Station:
         return path.read_bytes() if path.exists() else None
 
     def _load_model(self) -> DeviceModel:
-        model = standard_model(self.config.shape)
+        model = _standard_model(self.config.shape)
         stored = self._read("model.json")
         return from_json(stored, model) if stored is not None else model
 

@@ -26,12 +26,22 @@ async def request_start_transaction(
     request: v201.RequestStartTransactionRequest, station: Station
 ) -> v201.RequestStartTransactionResponse:
     """F01/F02: authorize the token for an EVSE; the transaction starts per TxStartPoint."""
+    group = request.group_id_token if request.group_id_token is not UNSET else None
     if request.evse_id is UNSET:
-        free = [e for e in station.evses.values() if e.authorized is None and e.operative]
+        free = [
+            e
+            for e in station.evses.values()
+            if e.authorized is None
+            and e.operative
+            and station.reservations.allows(e, request.id_token, group)
+        ]
         evse = free[0] if free else None
     else:
         evse = station.evses.get(request.evse_id)
     if evse is None or evse.authorized is not None or not evse.operative:
+        return v201.RequestStartTransactionResponse(status=StartStop.REJECTED)
+    # H03/F01: an EVSE reserved for another driver does not start for this one.
+    if not station.reservations.allows(evse, request.id_token, group):
         return v201.RequestStartTransactionResponse(status=StartStop.REJECTED)
     if any(
         evse.status(c) == v201.ConnectorStatusEnumType.FAULTED for c in evse.connectors.values()

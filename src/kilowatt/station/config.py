@@ -24,6 +24,10 @@ class StationConfig:
         durable: sync the event queue to disk on every event (off for large simulations).
         voltage: nominal phase voltage, for A↔W conversions and the simulated meter.
         ev: the EV the simulator plugs in.
+        csms_ca: the CA bundle the CSMS's certificate must chain to, for a wss URL (security
+            profiles 2 and 3).
+        client_certificate: (certificate chain, private key) PEM files for profile 3 until the
+            CSMS has signed one of its own (A02); a signed one is used from then on.
         compression: offer permessage-deflate. Off by default: its zlib contexts take some
             100 KiB per connection, most of a simulated station's memory, for OCPP frames of a
             few hundred bytes.
@@ -36,6 +40,8 @@ class StationConfig:
     durable: bool = True
     voltage: float = 230.0
     ev: EvSpec = field(default_factory=EvSpec)
+    csms_ca: Path | None = None
+    client_certificate: tuple[Path, Path] | None = None
     compression: bool = False
 
     @property

@@ -19,6 +19,7 @@ import functools
 import logging
 import math
 import random
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
@@ -79,6 +80,7 @@ from kilowatt.station.smart_charging import (
 from kilowatt.station.tasks import first_of
 from kilowatt.transport.client import BackOff, Reconnector, StationClientSocket, connect
 from kilowatt.transport.connection import Connection
+from kilowatt.transport.security import CertificateFiles, station_context
 
 __all__ = ["Station"]
 
@@ -87,6 +89,8 @@ logger = logging.getLogger(__name__)
 ResponseT = TypeVar("ResponseT", bound=Response)
 OnCall = Callable[[object, "Station"], Awaitable[object]]
 
+# A02.FR.08: how long after accepting a new certificate the station reconnects with it.
+RENEWAL_RECONNECT_DELAY = 1.0
 # B01.FR.05 leaves the retry after an interval of 0 to the station.
 DEFAULT_BOOT_RETRY = 60.0
 ENERGY = v201.MeasurandEnumType.ENERGY_ACTIVE_IMPORT_REGISTER
@@ -267,13 +271,49 @@ class Station:
     async def _connect(self) -> StationClientSocket:
         if self.clock.monotonic() < self._network_down_until:
             raise OSError("the network is down (simulated)")
+        profile = self.int_var("SecurityCtrlr", "SecurityProfile")
         return await connect(
             self.config.csms_url,
             self.config.station_id,
-            password=self._password(),
+            # A00.FR.?: profile 3 authenticates with the client certificate, not a password.
+            password=self._password() if profile < 3 else None,
+            ssl=self._tls(profile),
             ping_interval=float(self.int_var("OCPPCommCtrlr", "WebSocketPingInterval")) or None,
             compression=self.config.compression,
         )
+
+    def _tls(self, profile: int) -> ssl.SSLContext | None:
+        """The TLS context for a wss URL: the CSMS checked against ``csms_ca``, and for profile
+        3 the certificate the CSMS signed (A02), or the configured one before that."""
+        if not self.config.csms_url.startswith("wss:"):
+            return None
+        if self.config.csms_ca is None:
+            raise ValueError("a wss URL needs the CSMS's CA bundle (csms_ca)")
+        client = None
+        if profile >= 3:
+            key, chain = self.certificates.key_path(), self.certificates.certificate_path()
+            if key is not None and chain is not None:
+                client = CertificateFiles(chain, key)
+            elif self.config.client_certificate is not None:
+                client = CertificateFiles(*self.config.client_certificate)
+            else:
+                raise ValueError("security profile 3 needs a client certificate")
+        return station_context(self.config.csms_ca, client_certificate=client)
+
+    def certificate_renewed(self) -> None:
+        """A02.FR.08: a new station certificate takes effect on a new connection, opened now."""
+        connection = self.connection
+        if self.int_var("SecurityCtrlr", "SecurityProfile") < 3 or connection is None:
+            return
+
+        async def reconnect() -> None:
+            # After the CertificateSigned response is on its way; the new connection is opened
+            # by the reconnector with the new certificate.
+            await self.clock.sleep(RENEWAL_RECONNECT_DELAY)
+            if self.connection is connection:
+                await connection.close()
+
+        self.spawn(reconnect())
 
     def _password(self) -> str | None:
         configured = self.model.value("SecurityCtrlr", "BasicAuthPassword")
@@ -431,8 +471,9 @@ class Station:
         self._queue_changed.set()
 
     async def _drain_queue(self, connection: Connection) -> None:
-        """E12/OCPP-J: send queued TransactionEvents in order; retry an unanswered one
-        MessageAttempts times, MessageAttemptInterval x attempt apart, then drop it."""
+        """E12/OCPP-J: send queued TransactionEvents in order; try a refused or unanswered one
+        up to MessageAttempts times, MessageAttemptInterval x (tries so far) apart, then drop
+        it. A lost connection is not a try: the event waits at the head for the next one."""
         while True:
             item = self.queue.head()
             if item is None:
@@ -449,7 +490,7 @@ class Station:
                     self.errors += 1
                     attempts += 1
                     limit = self.int_var("OCPPCommCtrlr", "MessageAttempts", "TransactionEvent")
-                    if attempts > limit:
+                    if attempts >= limit:  # MessageAttempts counts every try
                         logger.error("%s: dropping %s: %s", self.config.station_id, item, error)
                         break
                     interval = self.int_var(

@@ -61,6 +61,8 @@ async def certificate_signed(
         else SigningUse.CHARGING_STATION_CERTIFICATE
     )
     adopted = station.certificates.signed(request.certificate_chain, use)
+    if adopted and use == SigningUse.CHARGING_STATION_CERTIFICATE:
+        station.certificate_renewed()
     return v201.CertificateSignedResponse(
         status=SignedStatus.ACCEPTED if adopted else SignedStatus.REJECTED
     )

@@ -78,6 +78,7 @@ from kilowatt.station.smart_charging import (
     with_entries,
 )
 from kilowatt.station.tasks import first_of
+from kilowatt.transport.channel import TextChannel
 from kilowatt.transport.client import BackOff, Reconnector, StationClientSocket, connect
 from kilowatt.transport.connection import Connection
 from kilowatt.transport.security import CertificateFiles, station_context
@@ -326,11 +327,11 @@ class Station:
             repeat_times=self.int_var("OCPPCommCtrlr", "RetryBackOffRepeatTimes"),
         )
 
-    async def serve(self, socket: Any) -> None:
+    async def serve(self, channel: TextChannel) -> None:
         """Run one session over an open channel (a memory pair in tests)."""
-        await self._session(socket)
+        await self._session(channel)
 
-    async def _session(self, socket: StationClientSocket) -> None:
+    async def _session(self, socket: TextChannel) -> None:
         version = VERSIONS["2.0.1"]
         endpoint = Endpoint(
             PayloadCodec(version, "station"),

@@ -230,3 +230,21 @@ async def test_inoperative_waits_for_the_transaction(setup: Setup) -> None:
     assert not setup.station.evses[1].operative
     last = setup.csms.of(v201.StatusNotificationRequest)[-1]
     assert last.connector_status == v201.ConnectorStatusEnumType.UNAVAILABLE
+
+
+async def test_clock_aligned_meter_values(setup: Setup) -> None:
+    # T0 is 08:00:00; with a 900 s interval the readings fall on 08:15, 08:30, ... (J01).
+    setup.set("AlignedDataCtrlr", "Interval", "900")
+    setup.set("AlignedDataCtrlr", "SendDuringIdle", "true")
+    await setup.advance(100)  # 08:01:40: the first boundary is 13 min 20 s away
+    setup.connect()
+    await settle()
+    await setup.advance(799)
+    assert setup.csms.of(v201.MeterValuesRequest) == []
+    await setup.advance(1)
+    (reading,) = setup.csms.of(v201.MeterValuesRequest)
+    (value,) = reading.meter_value
+    assert value.timestamp == T0.replace(minute=15)
+    assert value.sampled_value[0].context == v201.ReadingContextEnumType.SAMPLE_CLOCK
+    await setup.advance(900)
+    assert len(setup.csms.of(v201.MeterValuesRequest)) == 2

@@ -7,7 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 import kilowatt
-from kilowatt.api import commands, id_tokens, local_lists, ocpp, seed, stations, transactions
+from kilowatt.api import (
+    charging_profiles,
+    commands,
+    id_tokens,
+    local_lists,
+    ocpp,
+    seed,
+    stations,
+    transactions,
+)
 from kilowatt.api.bodies import HealthView
 from kilowatt.api.deps import require_token
 from kilowatt.api.errors import error_responses, install_error_handlers
@@ -58,7 +67,17 @@ def create_app(csms: Csms) -> FastAPI:
     api = APIRouter(
         prefix="/api/v1", dependencies=[Depends(require_token)], responses=error_responses(401, 422)
     )
-    for module in (stations, id_tokens, transactions, ocpp, commands, local_lists, seed):
+    modules = (
+        stations,
+        id_tokens,
+        transactions,
+        ocpp,
+        commands,
+        local_lists,
+        charging_profiles,
+        seed,
+    )
+    for module in modules:
         api.include_router(module.router)
     app.include_router(api)
     return app

@@ -45,6 +45,7 @@ __all__ = [
     "get_variables",
     "new_remote_start_id",
     "no_local_list",
+    "parse",
     "send_local_list",
     "send_raw",
     "set_variables",
@@ -227,6 +228,18 @@ async def call(csms: Csms, station_id: str, request: Request[R]) -> R:
     await station(csms, station_id)
     with call_errors(csms, station_id, request.ACTION):
         return await csms.commands.call(station_id, request)
+
+
+def parse(action: str, payload: bytes) -> Request[Response]:
+    """An operator's payload of a CSMS action as its request, once it passes the schema.
+
+    Raises:
+        ApiError: 422, naming the OCPP error code and the field.
+    """
+    try:
+        return request_from_json(OCPP201.requests, action, payload)
+    except RpcError as error:
+        raise _schema_violation(error, action) from None
 
 
 async def send_raw(csms: Csms, station_id: str, action: str, payload: bytes) -> Response:

@@ -72,6 +72,7 @@ class Csms:
             clock=clock,
             settings=settings,
             certificate_authority=certificate_authority,
+            commands=self.commands,
         )
         self._router = ocpp201_router()
 

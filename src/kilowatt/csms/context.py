@@ -14,15 +14,22 @@ from kilowatt.csms.session import StationSession
 from kilowatt.csms.store import Store
 
 if TYPE_CHECKING:
+    from kilowatt.csms.commands import CommandBus
     from kilowatt.csms.config import Settings
     from kilowatt.csms.pki import CertificateAuthority
 
-__all__ = ["Context", "DataTransferHandler", "Services"]
+__all__ = ["ChargingAllowance", "Context", "DataTransferHandler", "Services"]
 
 logger = logging.getLogger(__name__)
 
 # A vendor's DataTransfer handler: (messageId, data) -> (status, data of the answer).
 DataTransferHandler = Callable[[str | None, Any], Awaitable[tuple[str, Any]]]
+
+# The power, in W, the CSMS grants an EVSE now: (station id, EVSE id) -> W, or None for "no
+# opinion". Asked when the CSMS plans a TxProfile for an EV's needs (K15); the load balancer
+# provides it. Without one, or when it answers None, the EVSE's maximum power from its device
+# model (EVSE Power, MaxSet) is granted, and where that is unknown the EV's maximum.
+ChargingAllowance = Callable[[str, int], Awaitable[float | None]]
 
 
 @dataclass
@@ -34,6 +41,9 @@ class Services:
     settings: Settings
     certificate_authority: CertificateAuthority | None = None
     data_transfer: dict[str, DataTransferHandler] = field(default_factory=dict)
+    # Reaches stations (set by Csms): for CALLs a handler makes after its answer (ctx.then).
+    commands: CommandBus | None = None
+    charging_allowance: ChargingAllowance | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
 

@@ -2,6 +2,10 @@
 
 from kilowatt.csms.store.api import Store
 from kilowatt.csms.store.records import (
+    PROFILE_REPORTED_BY_STATION,
+    PROFILE_SET_BY_CSMS,
+    ChargingLimitRecord,
+    ChargingProfileRecord,
     ConnectorStatus,
     FrameLogEntry,
     IdTokenRecord,
@@ -17,6 +21,10 @@ from kilowatt.csms.store.records import (
 )
 
 __all__ = [
+    "PROFILE_REPORTED_BY_STATION",
+    "PROFILE_SET_BY_CSMS",
+    "ChargingLimitRecord",
+    "ChargingProfileRecord",
     "ConnectorStatus",
     "FrameLogEntry",
     "IdTokenRecord",

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Protocol
 
 from kilowatt.csms.store.records import (
+    ChargingLimitRecord,
+    ChargingProfileRecord,
     ConnectorStatus,
     FrameLogEntry,
     IdTokenRecord,
@@ -172,6 +174,55 @@ class Store(Protocol):
 
     async def variables(self, station_id: str) -> list[VariableRecord]:
         """By key (component, instance, EVSE, connector, variable, instance, attribute type)."""
+        ...
+
+    # -- smart charging (K) ---------------------------------------------------------------------
+    async def charging_profiles(
+        self, station_id: str, *, evse_id: int | None = None, source: str | None = None
+    ) -> list[ChargingProfileRecord]:
+        """The station's stored profiles, of one EVSE and one source or (None) of any, by source,
+        EVSE, stackLevel and id."""
+        ...
+
+    async def put_charging_profile(self, profile: ChargingProfileRecord) -> None:
+        """Insert or replace by (station, source, profile id). Committed on return."""
+        ...
+
+    async def delete_charging_profiles(
+        self, station_id: str, source: str, profile_ids: Sequence[int]
+    ) -> bool:
+        """Remove these profiles of one source; whether any was removed. Committed on return."""
+        ...
+
+    async def replace_reported_charging_profiles(
+        self,
+        station_id: str,
+        evse_id: int,
+        request_id: int,
+        profiles: Sequence[ChargingProfileRecord],
+    ) -> None:
+        """Keep one part of a station's ReportChargingProfiles (K09).
+
+        The reported profiles of the EVSE that came with another requestId (an earlier
+        GetChargingProfiles) are removed; those of this requestId (earlier parts of the same
+        report, tbc) stay; ``profiles`` are put. So an EVSE's reported set is what the latest
+        report that covered it said. Committed on return.
+
+        Raises:
+            ValueError: a profile is not a reported one of this station, EVSE and requestId.
+        """
+        ...
+
+    async def charging_limits(self, station_id: str) -> list[ChargingLimitRecord]:
+        """The external limits in force at the station, by EVSE and source."""
+        ...
+
+    async def put_charging_limit(self, limit: ChargingLimitRecord) -> None:
+        """Insert or replace by (station, EVSE, source). Committed on return."""
+        ...
+
+    async def delete_charging_limit(self, station_id: str, evse_id: int, source: str) -> bool:
+        """Remove the limit of (station, EVSE, source); whether there was one."""
         ...
 
     # -- everything else a station reports ---------------------------------------------------

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "ChargingLimitRecord",
+    "ChargingProfileRecord",
     "ConnectorStatus",
     "FrameLogEntry",
     "IdTokenRecord",
@@ -228,3 +230,47 @@ class FrameLogEntry:
     text: str
     connection_id: str = ""
     id: int | None = None
+
+
+# The sources of a stored charging profile (ChargingProfileRecord.source).
+PROFILE_SET_BY_CSMS = "csms"
+PROFILE_REPORTED_BY_STATION = "station"
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingProfileRecord:
+    """A charging profile of a station (K01, K09).
+
+    ``source`` "csms": the CSMS set it and the station accepted it; "station": the station
+    reported it (ReportChargingProfiles, in answer to GetChargingProfiles number
+    ``request_id``). The key is (station, source, profile id): a station holds one profile per
+    id (K01.FR.05). ``profile`` is the ChargingProfileType's JSON text, as on the wire.
+    """
+
+    station_id: str
+    source: str
+    profile_id: int
+    evse_id: int  # 0: the station as a whole
+    purpose: str
+    stack_level: int
+    charging_limit_source: str  # CSO, EMS, SO or Other
+    profile: str
+    updated_at: datetime
+    transaction_id: str | None = None
+    request_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingLimitRecord:
+    """An external charging limit a station reported (K12 NotifyChargingLimit), until it is
+    released (K13 ClearedChargingLimit); one per (station, EVSE, source), the latest.
+
+    ``schedules`` are the ChargingScheduleTypes of the notification as on the wire, if any.
+    """
+
+    station_id: str
+    evse_id: int  # 0: the station as a whole
+    charging_limit_source: str
+    received_at: datetime
+    is_grid_critical: bool | None = None
+    schedules: list[dict[str, Any]] | None = None

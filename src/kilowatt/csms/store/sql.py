@@ -45,6 +45,7 @@ from sqlalchemy import (
     event,
     func,
     make_url,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -59,6 +60,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from kilowatt.csms.store import tables
 from kilowatt.csms.store.api import Store
 from kilowatt.csms.store.records import (
+    PROFILE_REPORTED_BY_STATION,
+    ChargingLimitRecord,
+    ChargingProfileRecord,
     ConnectorStatus,
     FrameLogEntry,
     IdTokenRecord,
@@ -367,6 +371,8 @@ _VARIABLE = _Fields(VariableRecord)
 _NOTIFICATION = _Fields(Notification)
 _NEW_NOTIFICATION = _Fields(Notification, exclude=("id",))
 _FRAME = _Fields(FrameLogEntry)
+_CHARGING_PROFILE = _Fields(ChargingProfileRecord)
+_CHARGING_LIMIT = _Fields(ChargingLimitRecord)
 
 
 def _transaction_row(transaction: TransactionRecord) -> _Row:
@@ -445,6 +451,19 @@ class SqlStore(Store):
         self._upsert_variable = upsert(tables.variables)
         self._upsert_local_list = upsert(tables.local_lists)
         self._upsert_local_list_entry = upsert(tables.local_list_entries)
+        self._upsert_charging_profile = upsert(tables.charging_profiles)
+        self._upsert_charging_limit = upsert(tables.charging_limits)
+        profiles = tables.charging_profiles
+        # K09: the reported profiles of an EVSE that an earlier report (requestId) left.
+        self._delete_older_reports = delete(profiles).where(
+            profiles.c.station_id == bindparam("station_id"),
+            profiles.c.source == bindparam("source"),
+            profiles.c.evse_id == bindparam("evse_id"),
+            or_(
+                profiles.c.request_id.is_(None),
+                profiles.c.request_id != bindparam("request_id"),
+            ),
+        )
         entries = tables.local_list_entries
         of_list = and_(
             entries.c.station_id == bindparam("station_id"),
@@ -801,6 +820,95 @@ class SqlStore(Store):
             .order_by(*table.primary_key.columns)
         )
         return await self._all(query, _VARIABLE.record)
+
+    # -- smart charging --------------------------------------------------------------------------
+
+    async def charging_profiles(
+        self, station_id: str, *, evse_id: int | None = None, source: str | None = None
+    ) -> list[ChargingProfileRecord]:
+        table = tables.charging_profiles
+        query = select(*_CHARGING_PROFILE.columns(table)).where(table.c.station_id == station_id)
+        if evse_id is not None:
+            query = query.where(table.c.evse_id == evse_id)
+        if source is not None:
+            query = query.where(table.c.source == source)
+        query = query.order_by(
+            table.c.source, table.c.evse_id, table.c.stack_level, table.c.profile_id
+        )
+        return await self._all(query, _CHARGING_PROFILE.record)
+
+    async def put_charging_profile(self, profile: ChargingProfileRecord) -> None:
+        row = _CHARGING_PROFILE.row(profile)
+        await self._submit(_Rows(((self._upsert_charging_profile, [row]),)))
+
+    async def delete_charging_profiles(
+        self, station_id: str, source: str, profile_ids: Sequence[int]
+    ) -> bool:
+        if not profile_ids:
+            return False
+        table = tables.charging_profiles
+        statement = delete(table).where(
+            table.c.station_id == station_id,
+            table.c.source == source,
+            table.c.profile_id.in_(sorted(set(profile_ids))),
+        )
+        deleted: bool = await self._submit(_Delete(statement))
+        return deleted
+
+    async def replace_reported_charging_profiles(
+        self,
+        station_id: str,
+        evse_id: int,
+        request_id: int,
+        profiles: Sequence[ChargingProfileRecord],
+    ) -> None:
+        key = (station_id, PROFILE_REPORTED_BY_STATION, evse_id, request_id)
+        for profile in profiles:
+            if (profile.station_id, profile.source, profile.evse_id, profile.request_id) != key:
+                raise ValueError(
+                    f"profile {profile.profile_id} is not one reported by {station_id} for "
+                    f"EVSE {evse_id} in request {request_id}"
+                )
+        of_report = {
+            "station_id": station_id,
+            "source": PROFILE_REPORTED_BY_STATION,
+            "evse_id": evse_id,
+            "request_id": request_id,
+        }
+        await self._submit(
+            _Replace(
+                deletes=((self._delete_older_reports, [of_report]),),
+                puts=(
+                    (
+                        self._upsert_charging_profile,
+                        [_CHARGING_PROFILE.row(profile) for profile in profiles],
+                    ),
+                ),
+            )
+        )
+
+    async def charging_limits(self, station_id: str) -> list[ChargingLimitRecord]:
+        table = tables.charging_limits
+        query = (
+            select(*_CHARGING_LIMIT.columns(table))
+            .where(table.c.station_id == station_id)
+            .order_by(table.c.evse_id, table.c.charging_limit_source)
+        )
+        return await self._all(query, _CHARGING_LIMIT.record)
+
+    async def put_charging_limit(self, limit: ChargingLimitRecord) -> None:
+        row = _CHARGING_LIMIT.row(limit)
+        await self._submit(_Rows(((self._upsert_charging_limit, [row]),)))
+
+    async def delete_charging_limit(self, station_id: str, evse_id: int, source: str) -> bool:
+        table = tables.charging_limits
+        statement = delete(table).where(
+            table.c.station_id == station_id,
+            table.c.evse_id == evse_id,
+            table.c.charging_limit_source == source,
+        )
+        deleted: bool = await self._submit(_Delete(statement))
+        return deleted
 
     # -- everything else a station reports -----------------------------------------------------
 

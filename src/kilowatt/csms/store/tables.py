@@ -29,6 +29,8 @@ from sqlalchemy import (
 
 __all__ = [
     "UtcDateTime",
+    "charging_limits",
+    "charging_profiles",
     "connector_status",
     "frame_log",
     "id_tokens",
@@ -282,4 +284,35 @@ frame_log = Table(
     Column("text", Text, nullable=False),
     Column("connection_id", String, nullable=False),
     Index(None, "station_id", "id"),
+)
+
+# Charging profiles (K01, K09): those the CSMS set and the station accepted (source "csms"),
+# and those the station reported (source "station"). The key is the one a station holds a
+# profile by, its id (K01.FR.05), per source.
+charging_profiles = Table(
+    "charging_profiles",
+    metadata,
+    Column("station_id", String, primary_key=True),
+    Column("source", String, primary_key=True),
+    Column("profile_id", Integer, primary_key=True, autoincrement=False),
+    Column("evse_id", Integer, nullable=False),
+    Column("purpose", String, nullable=False),
+    Column("stack_level", Integer, nullable=False),
+    Column("charging_limit_source", String, nullable=False),
+    Column("profile", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("transaction_id", String),
+    Column("request_id", Integer),
+)
+
+# External charging limits (K12, K13): the latest per station, EVSE (0: the station) and source.
+charging_limits = Table(
+    "charging_limits",
+    metadata,
+    Column("station_id", String, primary_key=True),
+    Column("evse_id", Integer, primary_key=True, autoincrement=False),
+    Column("charging_limit_source", String, primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("is_grid_critical", Boolean),
+    Column("schedules", JSON(none_as_null=True)),
 )

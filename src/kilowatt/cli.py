@@ -81,6 +81,7 @@ async def run_csms(settings: Settings) -> None:
             settings.signing_ca_cert, settings.signing_ca_key
         )
     csms = Csms(settings, store, SystemClock(), authority)
+    await csms.start()
     listeners = _listeners(settings)
     stations = StationServer(
         listeners,

@@ -14,6 +14,7 @@ from kilowatt.api import (
     local_lists,
     ocpp,
     seed,
+    sites,
     stations,
     transactions,
 )
@@ -75,6 +76,7 @@ def create_app(csms: Csms) -> FastAPI:
         commands,
         local_lists,
         charging_profiles,
+        sites,
         seed,
     )
     for module in modules:

@@ -7,6 +7,7 @@ Csms instance; nothing lives in module globals.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from kilowatt.clock import Clock
 from kilowatt.csms.auth import PasswordChecker, hash_password
+from kilowatt.csms.balancing import LoadBalancer
 from kilowatt.csms.commands import InProcessCommandBus
 from kilowatt.csms.config import Settings
 from kilowatt.csms.context import Context, Services
@@ -25,7 +27,8 @@ from kilowatt.csms.handlers import ocpp201_router
 from kilowatt.csms.pki import CertificateAuthority
 from kilowatt.csms.registry import StationRegistry
 from kilowatt.csms.session import StationSession
-from kilowatt.csms.store import FrameLogEntry, StationRecord, Store
+from kilowatt.csms.sites import SitePlan, parse_site
+from kilowatt.csms.store import FrameLogEntry, SiteRecord, StationRecord, Store
 from kilowatt.messages import VERSIONS, PayloadCodec
 from kilowatt.rpc import Endpoint, FrameRecord
 from kilowatt.transport.channel import TextChannel
@@ -75,6 +78,10 @@ class Csms:
             commands=self.commands,
         )
         self._router = ocpp201_router()
+        self.balancer = LoadBalancer(self.services, self.registry)
+        self.services.load_balancer = self.balancer
+        self.services.charging_allowance = self.balancer.allowance
+        self._balancing: asyncio.Task[None] | None = None
 
     # -- admission (before the WebSocket upgrade) --------------------------------------------
 
@@ -140,9 +147,36 @@ class Csms:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._password_worker, function, *args)
 
+    async def start(self) -> None:
+        """Load the managed sites and start the load balancer."""
+        for record in await self.store.sites():
+            self.balancer.put_site(parse_site(json.loads(record.document)))
+        self._balancing = asyncio.create_task(self.balancer.run(), name="load balancer")
+
     def close(self) -> None:
-        """Release the password worker thread (the store is the caller's to close)."""
+        """Stop the load balancer, release the password worker thread (the store is the
+        caller's to close)."""
+        if self._balancing is not None:
+            self._balancing.cancel()
         self._password_worker.shutdown(wait=False, cancel_futures=True)
+
+    # -- sites (load balancing) ----------------------------------------------------------------
+
+    async def put_site(self, document: Any) -> SitePlan:
+        """Create or replace a managed site from its document (``csms/sites.py``).
+
+        Raises:
+            SiteDocumentError: the document is not a valid site.
+            ValueError: a station of it belongs to another site.
+        """
+        plan = parse_site(document)
+        self.balancer.put_site(plan)
+        await self.store.put_site(SiteRecord(plan.site.id, json.dumps(document), self.clock.now()))
+        return plan
+
+    async def delete_site(self, site_id: str) -> bool:
+        removed = self.balancer.remove_site(site_id)
+        return await self.store.delete_site(site_id) or removed
 
     # -- connections -------------------------------------------------------------------------
 

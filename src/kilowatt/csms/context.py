@@ -14,6 +14,7 @@ from kilowatt.csms.session import StationSession
 from kilowatt.csms.store import Store
 
 if TYPE_CHECKING:
+    from kilowatt.csms.balancing import LoadBalancer
     from kilowatt.csms.commands import CommandBus
     from kilowatt.csms.config import Settings
     from kilowatt.csms.pki import CertificateAuthority
@@ -44,6 +45,8 @@ class Services:
     # Reaches stations (set by Csms): for CALLs a handler makes after its answer (ctx.then).
     commands: CommandBus | None = None
     charging_allowance: ChargingAllowance | None = None
+    # Told of transactions, readings and boots at the stations of managed sites (set by Csms).
+    load_balancer: LoadBalancer | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
 

@@ -6,6 +6,7 @@ from msgspec import UNSET
 
 from kilowatt.csms.context import Context
 from kilowatt.csms.handlers._common import keep
+from kilowatt.csms.session import ACCEPTED
 from kilowatt.csms.store import VariableRecord
 from kilowatt.messages import v201
 
@@ -35,6 +36,9 @@ async def boot_notification(
         modem_imsi=(modem.imsi or None) if modem else None,
     )
     await ctx.store.put_station(record)
+    balancer = ctx.services.load_balancer
+    if balancer is not None and record.registration_status == ACCEPTED:
+        balancer.station_accepted(ctx.station_id)  # its failsafe, after this answer
     return v201.BootNotificationResponse(
         current_time=now,
         interval=record.heartbeat_interval,

@@ -37,6 +37,9 @@ async def transaction_event(
             state.apply(request, now)
             record = state.record()
             evse_id = request.evse.id if request.evse else (record.evse_id or 0)
+            samples = meter_samples(
+                ctx.station_id, evse_id, transaction_id, request.meter_value or []
+            )
             stored = await ctx.store.record_transaction_event(
                 TransactionEventRecord(
                     station_id=ctx.station_id,
@@ -50,8 +53,13 @@ async def transaction_event(
                     received_at=now,
                 ),
                 record,
-                meter_samples(ctx.station_id, evse_id, transaction_id, request.meter_value or []),
+                samples,
             )
+            balancer = ctx.services.load_balancer
+            if balancer is not None and stored:
+                balancer.samples_seen(ctx.station_id, evse_id, samples)
+                if request.event_type != v201.TransactionEventEnumType.UPDATED:
+                    balancer.transactions_changed(ctx.station_id)
             if not stored:
                 # Stored by an earlier connection whose state this session did not have.
                 ctx.session.transactions.pop(transaction_id, None)

@@ -22,6 +22,7 @@ from kilowatt.csms.store.records import (
     LocalListEntry,
     MeterSample,
     Notification,
+    SiteRecord,
     StationRecord,
     StatusChange,
     TransactionEventRecord,
@@ -223,6 +224,20 @@ class Store(Protocol):
 
     async def delete_charging_limit(self, station_id: str, evse_id: int, source: str) -> bool:
         """Remove the limit of (station, EVSE, source); whether there was one."""
+        ...
+
+    # -- sites -------------------------------------------------------------------------------
+
+    async def sites(self) -> list[SiteRecord]:
+        """Every site, by id."""
+        ...
+
+    async def put_site(self, site: SiteRecord) -> None:
+        """Insert or replace by site id. Committed on return."""
+        ...
+
+    async def delete_site(self, site_id: str) -> bool:
+        """Remove a site; whether there was one."""
         ...
 
     # -- everything else a station reports ---------------------------------------------------

@@ -16,6 +16,7 @@ __all__ = [
     "LocalListEntry",
     "MeterSample",
     "Notification",
+    "SiteRecord",
     "StationRecord",
     "StatusChange",
     "TransactionEventRecord",
@@ -258,6 +259,15 @@ class ChargingProfileRecord:
     updated_at: datetime
     transaction_id: str | None = None
     request_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRecord:
+    """A site for load balancing: its document (``csms/sites.py``) as JSON text."""
+
+    site_id: str
+    document: str
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

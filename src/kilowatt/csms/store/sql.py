@@ -70,6 +70,7 @@ from kilowatt.csms.store.records import (
     LocalListEntry,
     MeterSample,
     Notification,
+    SiteRecord,
     StationRecord,
     StatusChange,
     TransactionEventRecord,
@@ -373,6 +374,7 @@ _NEW_NOTIFICATION = _Fields(Notification, exclude=("id",))
 _FRAME = _Fields(FrameLogEntry)
 _CHARGING_PROFILE = _Fields(ChargingProfileRecord)
 _CHARGING_LIMIT = _Fields(ChargingLimitRecord)
+_SITE = _Fields(SiteRecord)
 
 
 def _transaction_row(transaction: TransactionRecord) -> _Row:
@@ -453,6 +455,7 @@ class SqlStore(Store):
         self._upsert_local_list_entry = upsert(tables.local_list_entries)
         self._upsert_charging_profile = upsert(tables.charging_profiles)
         self._upsert_charging_limit = upsert(tables.charging_limits)
+        self._upsert_site = upsert(tables.sites)
         profiles = tables.charging_profiles
         # K09: the reported profiles of an EVSE that an earlier report (requestId) left.
         self._delete_older_reports = delete(profiles).where(
@@ -908,6 +911,21 @@ class SqlStore(Store):
             table.c.charging_limit_source == source,
         )
         deleted: bool = await self._submit(_Delete(statement))
+        return deleted
+
+    # -- sites ---------------------------------------------------------------------------------
+
+    async def sites(self) -> list[SiteRecord]:
+        table = tables.sites
+        query = select(*_SITE.columns(table)).order_by(table.c.site_id)
+        return await self._all(query, _SITE.record)
+
+    async def put_site(self, site: SiteRecord) -> None:
+        await self._submit(_Rows(((self._upsert_site, [_SITE.row(site)]),)))
+
+    async def delete_site(self, site_id: str) -> bool:
+        table = tables.sites
+        deleted: bool = await self._submit(_Delete(delete(table).where(table.c.site_id == site_id)))
         return deleted
 
     # -- everything else a station reports -----------------------------------------------------

@@ -39,6 +39,7 @@ __all__ = [
     "metadata",
     "meter_samples",
     "notifications",
+    "sites",
     "stations",
     "status_history",
     "transaction_events",
@@ -306,6 +307,14 @@ charging_profiles = Table(
 )
 
 # External charging limits (K12, K13): the latest per station, EVSE (0: the station) and source.
+sites = Table(
+    "sites",
+    metadata,
+    Column("site_id", String, primary_key=True),
+    Column("document", Text, nullable=False),  # csms/sites.py's document, as JSON text
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 charging_limits = Table(
     "charging_limits",
     metadata,

@@ -30,4 +30,7 @@ async def status_notification(
             received_at=ctx.now(),
         )
     )
+    if ctx.services.load_balancer is not None:
+        # A connector that became Unavailable or Faulted may free power for the others.
+        ctx.services.load_balancer.transactions_changed(ctx.station_id)
     return v201.StatusNotificationResponse()

@@ -63,3 +63,11 @@ async def test_a_grid_signal_is_pushed_to_one_node(client: httpx.AsyncClient) ->
         "/api/v1/sites/garage/nodes/feeder/schedule", json=[{"start": "soon", "watts": 1}]
     )
     assert (bad.status_code, bad.json()["error"]) == (422, "invalid_schedule")
+
+
+async def test_the_planned_limits_follow_the_schedules(client: httpx.AsyncClient) -> None:
+    site = {**SITE, "schedule": [{"start": "2025-01-01T06:00:00Z", "watts": 70000}]}
+    assert (await client.put("/api/v1/sites/garage", json=site)).status_code == 200
+    plan = (await client.get("/api/v1/sites/garage/plan", params={"hours": 24})).json()
+    assert [point["limits_w"].get("garage") for point in plan] == [None, 70000]
+    assert plan[1]["start"].startswith("2025-01-01T06:00:00")

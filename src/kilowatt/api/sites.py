@@ -9,7 +9,7 @@ history (limit, allocated and drawn power over time) are the data of the UI's ch
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
@@ -196,4 +196,27 @@ async def get_history(site_id: str, csms: CsmsDep) -> list[HistoryPoint]:
     return [
         HistoryPoint(at=p.at, limit_w=p.limit, allocated_w=p.allocated, drawn_w=p.drawn)
         for p in csms.balancer.history(site_id)
+    ]
+
+
+class PlannedLimit(BaseModel):
+    start: datetime
+    limits_w: dict[str, int | None] = Field(
+        description='Per node ("site", "group", "station/evse"): its limit from then on.'
+    )
+
+
+@router.get(
+    "/{site_id}/plan",
+    summary="The site's limits over the coming hours, from its schedules and external limits",
+    responses=error_responses(404),
+)
+async def get_plan(site_id: str, csms: CsmsDep, hours: float = 24.0) -> list[PlannedLimit]:
+    if csms.balancer.plan(site_id) is None:
+        raise ApiError(404, "site_not_found", f"no site {site_id}")
+    now = csms.clock.now()
+    points = csms.balancer.limit_plan(site_id, now, now + timedelta(hours=hours))
+    return [
+        PlannedLimit(start=at, limits_w={_node_name(node): w for node, w in limits.items()})
+        for at, limits in points
     ]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -45,12 +45,14 @@ from kilowatt.smartcharging.balancer import (
     Group,
     NodeKey,
     Policy,
+    Schedule,
     Session,
     SessionKey,
     Station,
     allocate,
     changes,
     failsafe_limits,
+    limit_at as scheduled_limit,
     limits_at,
     next_boundary,
 )
@@ -60,7 +62,13 @@ if TYPE_CHECKING:
     from kilowatt.csms.registry import StationRegistry
     from kilowatt.csms.store import MeterSample, TransactionRecord
 
-__all__ = ["BALANCER_STACK_LEVEL", "LoadBalancer", "SitePoint"]
+__all__ = [
+    "BALANCER_STACK_LEVEL",
+    "LoadBalancer",
+    "SitePoint",
+    "limits_in_force",
+    "watts_schedule",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +138,8 @@ class LoadBalancer:
         # (station, EVSE) -> the latest reading: W, and when it was taken
         self._drawn: dict[tuple[str, int], tuple[float, datetime]] = {}
         self._priority_of_tx: dict[tuple[str, str], int] = {}
+        # K12: external limits the stations reported, per (node, source), as W schedules
+        self._external: dict[tuple[NodeKey, str], Schedule] = {}
         self._replanning = 0
         self.replans = 0
         self.profiles_sent = 0
@@ -181,6 +191,22 @@ class LoadBalancer:
         managed = self._sites.get(site_id)
         return list(managed.history) if managed else []
 
+    def limit_plan(
+        self, site_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, dict[NodeKey, int | None]]]:
+        """The limits in force over ``[start, end)``: at ``start`` and at each boundary where
+        a schedule (the site's own, or an external limit) changes: the UI's planned limit."""
+        managed = self._sites.get(site_id)
+        if managed is None:
+            return []
+        schedules = [*managed.plan.schedules.values(), *self._external.values()]
+        points = [(start, limits_in_force(managed.plan, self._external, start))]
+        boundary = next_boundary(schedules, start)
+        while boundary is not None and boundary < end:
+            points.append((boundary, limits_in_force(managed.plan, self._external, boundary)))
+            boundary = next_boundary(schedules, boundary)
+        return points
+
     async def allowance(self, station_id: str, evse_id: int) -> float | None:
         """What the balancer grants an EVSE (the CSMS's ChargingAllowance for K15)."""
         site_id = self._site_of.get(station_id)
@@ -218,6 +244,29 @@ class LoadBalancer:
             scale = 1000.0 if latest.unit == "kW" else 1.0
             watts = latest.value * scale * 10.0 ** (latest.multiplier or 0)
             self.power_drawn(station_id, evse_id, watts, latest.timestamp)
+
+    def external_limit(
+        self,
+        station_id: str,
+        evse_id: int,
+        source: str,
+        schedule: v201.ChargingScheduleType | None,
+        received_at: datetime,
+    ) -> None:
+        """K12: an external limit (an EMS, the grid operator) applies at a station or EVSE; it
+        lowers that node's limit in the allocation. Without a schedule its value is unknown,
+        and nothing changes."""
+        node: NodeKey = station_id if evse_id == 0 else (station_id, evse_id)
+        if schedule is None:
+            return
+        self._external[(node, source)] = watts_schedule(schedule, received_at)
+        self._mark_station(station_id)
+
+    def external_limit_cleared(self, station_id: str, evse_id: int, source: str) -> None:
+        """K13: the external limit was released."""
+        node: NodeKey = station_id if evse_id == 0 else (station_id, evse_id)
+        if self._external.pop((node, source), None) is not None:
+            self._mark_station(station_id)
 
     def station_accepted(self, station_id: str) -> None:
         site_id = self._site_of.get(station_id)
@@ -277,7 +326,8 @@ class LoadBalancer:
     def _seconds_to_next_due(self, now: datetime) -> float:
         moments = []
         for managed in self._sites.values():
-            boundary = next_boundary(managed.plan.schedules.values(), now)
+            schedules = [*managed.plan.schedules.values(), *self._external.values()]
+            boundary = next_boundary(schedules, now)
             if boundary is not None:
                 moments.append(boundary)
             moments.extend(at + self._renewal for at in managed.leased_at.values())
@@ -295,7 +345,8 @@ class LoadBalancer:
         leases = [*managed.leased_at.values(), *managed.held_until.values()]
         if any(at + self._renewal <= now for at in leases):
             return True
-        boundary = next_boundary(managed.plan.schedules.values(), now - timedelta(seconds=1))
+        schedules = [*managed.plan.schedules.values(), *self._external.values()]
+        boundary = next_boundary(schedules, now - timedelta(seconds=1))
         return boundary is not None and boundary <= now
 
     # -- one re-plan ---------------------------------------------------------------------------
@@ -306,7 +357,7 @@ class LoadBalancer:
         plan = managed.plan
         now = self._services.clock.now()
         sessions = await self._sessions(managed)
-        limits = limits_at(plan.schedules, now)
+        limits = limits_in_force(plan, self._external, now)
         live = {session.key for session in sessions}
         for gone in set(managed.held) - live:
             managed.held.pop(gone, None)
@@ -518,3 +569,34 @@ def _default_profile(
             )
         ],
     )
+
+
+def limits_in_force(
+    plan: SitePlan, external: Mapping[tuple[NodeKey, str], Schedule], now: datetime
+) -> dict[NodeKey, int | None]:
+    """The time-varying limits of a site's nodes at ``now``: its own schedules, lowered by the
+    external limits its stations reported (K12), the lowest of them where several apply."""
+    limits = limits_at(plan.schedules, now)
+    nodes = set(plan.site.nodes())
+    for (node, _), schedule in external.items():
+        value = scheduled_limit(schedule, now)
+        if node in nodes and value is not None:
+            own = limits.get(node)
+            limits[node] = value if own is None else min(own, value)
+    return limits
+
+
+def watts_schedule(schedule: v201.ChargingScheduleType, received_at: datetime) -> Schedule:
+    """A reported ChargingSchedule as a balancer schedule in W, from its start (or from when it
+    was received); A per phase is A x V x phases, 3 phases unless the period says."""
+    start = schedule.start_schedule if schedule.start_schedule is not UNSET else received_at
+    entries: list[tuple[datetime, Decimal | None]] = []
+    for period in schedule.charging_schedule_period:
+        limit = Decimal(str(period.limit))
+        if schedule.charging_rate_unit == v201.ChargingRateUnitEnumType.A:
+            phases = period.number_phases if period.number_phases is not UNSET else 3
+            limit *= VOLTAGE * phases
+        entries.append((start + timedelta(seconds=period.start_period), limit))
+    if schedule.duration is not UNSET:
+        entries.append((start + timedelta(seconds=schedule.duration), None))
+    return tuple(entries)

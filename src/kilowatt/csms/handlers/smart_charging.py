@@ -57,6 +57,15 @@ async def notify_charging_limit(
             ),
         )
     )
+    balancer = ctx.services.load_balancer
+    if balancer is not None:
+        balancer.external_limit(
+            ctx.station_id,
+            request.evse_id if request.evse_id is not UNSET else 0,
+            str(limit.charging_limit_source),
+            schedules[0] if schedules is not UNSET else None,
+            ctx.now(),
+        )
     return v201.NotifyChargingLimitResponse()
 
 
@@ -69,6 +78,10 @@ async def cleared_charging_limit(
     await ctx.store.delete_charging_limit(
         ctx.station_id, evse_id, str(request.charging_limit_source)
     )
+    if ctx.services.load_balancer is not None:
+        ctx.services.load_balancer.external_limit_cleared(
+            ctx.station_id, evse_id, str(request.charging_limit_source)
+        )
     return v201.ClearedChargingLimitResponse()
 
 

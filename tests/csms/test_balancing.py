@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from msgspec import UNSET
 
-from kilowatt.csms.balancing import watts_schedule, limits_in_force
+from kilowatt.csms.balancing import limits_in_force, watts_schedule
 from kilowatt.csms.sites import parse_site
 from kilowatt.messages import v201
 

@@ -26,6 +26,13 @@ class EvSpec:
         min_power_w: below this the EV does not charge at all (IEC 61851: about 6 A).
         initial_soc: state of charge at plug-in, percent.
         target_soc: the EV stops drawing (SuspendedEV) once it is reached, percent.
+        iso15118: the EV speaks ISO 15118 (high-level communication): the station tells the
+            CSMS its charging needs and its charging schedule (K15-K17, ``station.iso15118``);
+            without it the limit reaches the EV as the IEC 61851 PWM duty cycle only.
+        departure_seconds: with ISO 15118, when the driver leaves, counted from plug-in;
+            None: not known (no departureTime).
+        energy_wh: with ISO 15118, the energy the EV asks for; None: what fills the battery
+            from its state of charge to ``target_soc``.
     """
 
     battery_wh: float = 60_000.0
@@ -33,6 +40,9 @@ class EvSpec:
     min_power_w: float = 1_380.0
     initial_soc: float = 30.0
     target_soc: float = 100.0
+    iso15118: bool = False
+    departure_seconds: float | None = None
+    energy_wh: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

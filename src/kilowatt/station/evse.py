@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from kilowatt.messages.v201 import (
     ChargingProfileType,
@@ -68,6 +69,7 @@ class Evse:
     connectors: dict[int, Connector]
     operative: bool = True
     plugged: int | None = None  # the connector with the EV's cable in it
+    plugged_at: datetime | None = None  # when the EV was plugged in (ISO 15118 departure)
     authorized: IdTokenType | None = None
     authorization: IdTokenInfoType | None = None
     remote_start_id: int | None = None
@@ -79,6 +81,9 @@ class Evse:
     start_profile: ChargingProfileType | None = None  # K05: for the transaction to start
     energy_withheld: bool = False  # the CSMS refused the token, StopTxOnInvalidId false
     used_reservation: int | None = None  # H03: told in the event that carries the token
+    # The control pilot's PWM duty cycle, percent (IEC 61851-1, ``station.pwm``): 100 while no
+    # energy is offered, 5 for an ISO 15118 EV, else the current it allows.
+    duty_cycle: Decimal = Decimal(100)
 
     def status(self, connector: Connector) -> ConnectorStatusEnumType:
         return connector_status(

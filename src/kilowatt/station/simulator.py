@@ -27,8 +27,10 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
@@ -175,10 +177,23 @@ class FleetFigures:
     frames: int
     errors: int
     queued: int
+    # EVSEs by control-pilot duty cycle (IEC 61851-1, station.pwm), e.g. {"26.5": 3}.
+    duty_cycles: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pwm(self) -> int:
+        """EVSEs that signal a current by PWM (neither 5 % nor 100 %)."""
+        return sum(n for duty, n in self.duty_cycles.items() if Decimal(duty) not in (5, 100))
+
+    @property
+    def hlc(self) -> int:
+        """EVSEs at 5 %: an ISO 15118 EV, its limit negotiated."""
+        return sum(n for duty, n in self.duty_cycles.items() if Decimal(duty) == 5)
 
     def line(self, rate: float) -> str:
         return (
             f"stations {self.stations}  connected {self.connected}  charging {self.charging}  "
+            f"pwm {self.pwm}  hlc {self.hlc}  "
             f"messages/s {rate:,.0f}  queued {self.queued}  errors {self.errors}  "
             f"frames {self.frames}"
         )
@@ -207,6 +222,14 @@ class Fleet:
             frames=sum(s.frames for s in self.stations),
             errors=sum(s.errors for s in self.stations),
             queued=sum(len(s.queue) for s in self.stations),
+            duty_cycles=dict(
+                sorted(
+                    Counter(
+                        str(e.duty_cycle) for s in self.stations for e in s.evses.values()
+                    ).items(),
+                    key=lambda item: Decimal(item[0]),
+                )
+            ),
         )
 
     async def run(
@@ -267,5 +290,6 @@ def summary(figures: FleetFigures, seconds: float) -> str:
             "frames_per_second": round(figures.frames / seconds, 1) if seconds else None,
             "errors": figures.errors,
             "events_still_queued": figures.queued,
+            "control_pilot_duty_cycles": figures.duty_cycles,
         }
     )

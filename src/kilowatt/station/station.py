@@ -65,10 +65,12 @@ from kilowatt.station.display import DisplayMessages
 from kilowatt.station.ev import advance, available_power
 from kilowatt.station.evse import Connector, Evse, Transaction
 from kilowatt.station.firmware import Firmware
+from kilowatt.station.iso15118 import Iso15118
 from kilowatt.station.logs import Logs
 from kilowatt.station.machines import ChargingEvent, charging_state_after
 from kilowatt.station.monitoring import StationMonitors, follow_monitors
 from kilowatt.station.network import NetworkProfiles
+from kilowatt.station.pwm import signal_limit
 from kilowatt.station.queue import EventQueue
 from kilowatt.station.reservations import Reservations
 from kilowatt.station.smart_charging import (
@@ -191,6 +193,7 @@ class Station:
         self.certificates = Certificates(self)
         self.network_profiles = NetworkProfiles(self)
         self.monitors = StationMonitors(self)  # block N: NotifyEvent, after change_listeners
+        self.iso15118 = Iso15118(self)  # K15-K17 for an ISO 15118 EV
 
     # -- variables -----------------------------------------------------------------------------
 
@@ -582,7 +585,9 @@ class Station:
             raise ValueError(f"EVSE {evse_id} has an EV plugged in already")
         self._advance(evse)
         evse.plugged = connector_id
+        evse.plugged_at = self.clock.now()
         evse.electric = dataclasses.replace(evse.electric, soc=self.config.ev.initial_soc)
+        signal_limit(self, evse, 0.0)
         self.statuses_changed(evse)
         self._transaction_step(evse, Trigger.CABLE_PLUGGED_IN)
 
@@ -593,6 +598,7 @@ class Station:
         self._advance(evse)
         evse.plugged = None
         evse.electric = dataclasses.replace(evse.electric, soc=None, power_w=0.0)
+        signal_limit(self, evse, 0.0)
         tx = evse.transaction
         if tx is not None:
             tx.charging_state = charging_state_after(tx.charging_state, ChargingEvent.UNPLUGGED)
@@ -777,6 +783,7 @@ class Station:
         self._charging_update(evse, Trigger.CHARGING_STATE_CHANGED)
         tx.limit_w = self.limit_w(evse)
         self.profiles.wake()  # a Relative profile's steps count from now
+        self.iso15118.transaction_started(evse)
 
     def _charging_update(self, evse: Evse, trigger: Trigger) -> None:
         tx = evse.transaction
@@ -811,11 +818,13 @@ class Station:
             state = charging_state_after(state, drawing)
         tx.charging_state = state
         evse.electric = dataclasses.replace(evse.electric, power_w=power)
+        signal_limit(self, evse, limit if offered else 0.0)
 
     def _end_transaction(self, evse: Evse, trigger: Trigger, reason: Reason) -> None:
         tx = evse.transaction
         assert tx is not None
         evse.electric = dataclasses.replace(evse.electric, power_w=0.0)
+        signal_limit(self, evse, 0.0)
         tx.charging_state = (
             ChargingState.EV_CONNECTED if evse.plugged is not None else ChargingState.IDLE
         )

@@ -96,6 +96,7 @@ async def set_charging_profile(
             ),
         )
     _adopt(station, install(installed, profile, request.evse_id))
+    station.iso15118.profile_set(request.evse_id, profile)  # K16: renegotiate with the EV
     return v201.SetChargingProfileResponse(status=ProfileStatus.ACCEPTED)
 
 

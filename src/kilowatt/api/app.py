@@ -16,6 +16,7 @@ from kilowatt.api import (
     seed,
     sites,
     stations,
+    tariffs,
     transactions,
 )
 from kilowatt.api.bodies import HealthView
@@ -77,6 +78,7 @@ def create_app(csms: Csms) -> FastAPI:
         local_lists,
         charging_profiles,
         sites,
+        tariffs,
         seed,
     )
     for module in modules:

@@ -25,6 +25,7 @@ from kilowatt.csms.config import Settings
 from kilowatt.csms.context import Context, Services
 from kilowatt.csms.handlers import ocpp201_router
 from kilowatt.csms.pki import CertificateAuthority
+from kilowatt.csms.pricing import Pricing
 from kilowatt.csms.registry import StationRegistry
 from kilowatt.csms.session import StationSession
 from kilowatt.csms.sites import SitePlan, parse_site
@@ -82,6 +83,8 @@ class Csms:
         self.services.load_balancer = self.balancer
         self.services.charging_allowance = self.balancer.allowance
         self._balancing: asyncio.Task[None] | None = None
+        self.pricing = Pricing(store)
+        self.services.pricing = self.pricing
 
     # -- admission (before the WebSocket upgrade) --------------------------------------------
 
@@ -149,6 +152,7 @@ class Csms:
 
     async def start(self) -> None:
         """Load the managed sites and start the load balancer."""
+        await self.pricing.load()
         for record in await self.store.sites():
             self.balancer.put_site(parse_site(json.loads(record.document)))
         self._balancing = asyncio.create_task(self.balancer.run(), name="load balancer")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kilowatt.csms.commands import CommandBus
     from kilowatt.csms.config import Settings
     from kilowatt.csms.pki import CertificateAuthority
+    from kilowatt.csms.pricing import Pricing
 
 __all__ = ["ChargingAllowance", "Context", "DataTransferHandler", "Services"]
 
@@ -47,6 +48,8 @@ class Services:
     charging_allowance: ChargingAllowance | None = None
     # Told of transactions, readings and boots at the stations of managed sites (set by Csms).
     load_balancer: LoadBalancer | None = None
+    # Tariffs and costs (I01-I03; set by Csms).
+    pricing: Pricing | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
 

@@ -675,6 +675,10 @@ class Station:
                 if self._cache_enabled():
                     self.cache.store(token, response.id_token_info, now)
                     self._save("cache.json", self.cache.to_json())
+                message = response.id_token_info.personal_message
+                if message is not UNSET:
+                    # I01: the driver's message (e.g. the tariff) is shown before charging.
+                    self.log.append(f"display: {message.content}")
                 return response.id_token_info
         if local is not None and self.bool_var("AuthCtrlr", "LocalAuthorizeOffline"):
             return local

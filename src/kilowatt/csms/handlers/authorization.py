@@ -49,6 +49,12 @@ async def id_token_info(id_token: v201.IdTokenType, ctx: Context) -> v201.IdToke
     if record.language2:
         fields["language2"] = record.language2
     message = _message(record.personal_message)
+    pricing = ctx.services.pricing
+    if message is None and pricing is not None:
+        # I01: the tariff that would apply, in the driver's language when it has a text in it.
+        choice = pricing.tariff_for(ctx.station_id, record.group_id_token)
+        if choice is not None:
+            message = pricing.tariff_text(choice, record.language1, record.language2)
     if message is not None:
         fields["personal_message"] = message
     return v201.IdTokenInfoType(status=status, **fields)  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from msgspec import UNSET, UnsetType
+
 from kilowatt.csms.context import Context
 from kilowatt.csms.handlers.authorization import id_token_info
 from kilowatt.csms.store import TransactionEventRecord
@@ -9,6 +11,12 @@ from kilowatt.csms.transactions import TransactionState, meter_samples
 from kilowatt.messages import decode, encode, v201
 
 __all__ = ["transaction_event"]
+
+# The meter values after which the driver is told the running cost (I02).
+RUNNING_COST_TRIGGERS = {
+    v201.TriggerReasonEnumType.METER_VALUE_PERIODIC,
+    v201.TriggerReasonEnumType.METER_VALUE_CLOCK,
+}
 
 
 async def _state(transaction_id: str, ctx: Context) -> TransactionState:
@@ -66,8 +74,43 @@ async def transaction_event(
         if request.event_type == v201.TransactionEventEnumType.ENDED:
             ctx.session.transactions.pop(transaction_id, None)
             ctx.session.transaction_locks.pop(transaction_id, None)
+    total_cost = await _costs(request, ctx)
     if request.id_token:
         return v201.TransactionEventResponse(
-            id_token_info=await id_token_info(request.id_token, ctx)
+            id_token_info=await id_token_info(request.id_token, ctx), total_cost=total_cost
         )
-    return v201.TransactionEventResponse()
+    return v201.TransactionEventResponse(total_cost=total_cost)
+
+
+async def _costs(request: v201.TransactionEventRequest, ctx: Context) -> float | UnsetType:
+    """I03: the total cost in the answer to the Ended event; I02: the running cost in a
+    CostUpdated after each periodic meter value."""
+    pricing = ctx.services.pricing
+    if pricing is None:
+        return UNSET
+    record = await ctx.store.get_transaction(
+        ctx.station_id, request.transaction_info.transaction_id
+    )
+    if record is None or record.started_at is None:
+        return UNSET
+    choice = await pricing.for_transaction(record)
+    if choice is None:
+        return UNSET
+    if request.event_type == v201.TransactionEventEnumType.ENDED:
+        pricing.forget(record)
+        return float((await pricing.cost(choice, record, ctx.now())).total_cost)
+    if request.trigger_reason in RUNNING_COST_TRIGGERS and record.ended_at is None:
+        commands = ctx.services.commands
+
+        async def running_cost() -> None:
+            cost = await pricing.cost(choice, record, request.timestamp)
+            if commands is not None:
+                await commands.call(
+                    ctx.station_id,
+                    v201.CostUpdatedRequest(
+                        total_cost=float(cost.total_cost), transaction_id=record.transaction_id
+                    ),
+                )
+
+        ctx.then(running_cost)
+    return UNSET

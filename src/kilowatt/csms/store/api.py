@@ -25,6 +25,7 @@ from kilowatt.csms.store.records import (
     SiteRecord,
     StationRecord,
     StatusChange,
+    TariffRecord,
     TransactionEventRecord,
     TransactionRecord,
     VariableRecord,
@@ -224,6 +225,20 @@ class Store(Protocol):
 
     async def delete_charging_limit(self, station_id: str, evse_id: int, source: str) -> bool:
         """Remove the limit of (station, EVSE, source); whether there was one."""
+        ...
+
+    # -- tariffs -----------------------------------------------------------------------------
+
+    async def tariffs(self) -> list[TariffRecord]:
+        """Every tariff, by id."""
+        ...
+
+    async def put_tariff(self, tariff: TariffRecord) -> None:
+        """Insert or replace by tariff id. Committed on return."""
+        ...
+
+    async def delete_tariff(self, tariff_id: str) -> bool:
+        """Remove a tariff; whether there was one."""
         ...
 
     # -- sites -------------------------------------------------------------------------------

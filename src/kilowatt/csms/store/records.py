@@ -19,6 +19,7 @@ __all__ = [
     "SiteRecord",
     "StationRecord",
     "StatusChange",
+    "TariffRecord",
     "TransactionEventRecord",
     "TransactionRecord",
     "VariableRecord",
@@ -259,6 +260,19 @@ class ChargingProfileRecord:
     updated_at: datetime
     transaction_id: str | None = None
     request_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TariffRecord:
+    """A tariff (an OCPP 2.1 TariffType as JSON text) and to whom it applies: the id-token groups
+    first, then the stations, then, if ``is_default``, everyone else."""
+
+    tariff_id: str
+    tariff: str
+    is_default: bool
+    station_ids: list[str] | None
+    group_ids: list[str] | None
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,7 @@ from kilowatt.csms.store.records import (
     SiteRecord,
     StationRecord,
     StatusChange,
+    TariffRecord,
     TransactionEventRecord,
     TransactionRecord,
     VariableRecord,
@@ -375,6 +376,7 @@ _FRAME = _Fields(FrameLogEntry)
 _CHARGING_PROFILE = _Fields(ChargingProfileRecord)
 _CHARGING_LIMIT = _Fields(ChargingLimitRecord)
 _SITE = _Fields(SiteRecord)
+_TARIFF = _Fields(TariffRecord)
 
 
 def _transaction_row(transaction: TransactionRecord) -> _Row:
@@ -456,6 +458,7 @@ class SqlStore(Store):
         self._upsert_charging_profile = upsert(tables.charging_profiles)
         self._upsert_charging_limit = upsert(tables.charging_limits)
         self._upsert_site = upsert(tables.sites)
+        self._upsert_tariff = upsert(tables.tariffs)
         profiles = tables.charging_profiles
         # K09: the reported profiles of an EVSE that an earlier report (requestId) left.
         self._delete_older_reports = delete(profiles).where(
@@ -910,6 +913,22 @@ class SqlStore(Store):
             table.c.evse_id == evse_id,
             table.c.charging_limit_source == source,
         )
+        deleted: bool = await self._submit(_Delete(statement))
+        return deleted
+
+    # -- tariffs -------------------------------------------------------------------------------
+
+    async def tariffs(self) -> list[TariffRecord]:
+        table = tables.tariffs
+        query = select(*_TARIFF.columns(table)).order_by(table.c.tariff_id)
+        return await self._all(query, _TARIFF.record)
+
+    async def put_tariff(self, tariff: TariffRecord) -> None:
+        await self._submit(_Rows(((self._upsert_tariff, [_TARIFF.row(tariff)]),)))
+
+    async def delete_tariff(self, tariff_id: str) -> bool:
+        table = tables.tariffs
+        statement = delete(table).where(table.c.tariff_id == tariff_id)
         deleted: bool = await self._submit(_Delete(statement))
         return deleted
 

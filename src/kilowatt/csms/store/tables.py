@@ -42,6 +42,7 @@ __all__ = [
     "sites",
     "stations",
     "status_history",
+    "tariffs",
     "transaction_events",
     "transactions",
     "variables",
@@ -307,6 +308,17 @@ charging_profiles = Table(
 )
 
 # External charging limits (K12, K13): the latest per station, EVSE (0: the station) and source.
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("tariff_id", String, primary_key=True),
+    Column("tariff", Text, nullable=False),  # an OCPP 2.1 TariffType, as on the wire
+    Column("is_default", Boolean, nullable=False),
+    Column("station_ids", JSON(none_as_null=True)),
+    Column("group_ids", JSON(none_as_null=True)),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 sites = Table(
     "sites",
     metadata,

@@ -1,0 +1,60 @@
+"""Pricing end to end (I01-I03): the tariff text in the driver's language before charging,
+CostUpdated while charging, and a total cost at the end equal to the cost engine's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import ROUND_HALF_UP, Decimal
+
+from kilowatt.csms.store import IdTokenRecord, TariffRecord
+from kilowatt.station.station import Station
+from tests.station.test_against_csms import TOKEN, Csms_, csms, running, until
+
+__all__ = ["csms", "running"]  # the fixtures, imported for pytest
+
+TARIFF = {
+    "tariffId": "standard",
+    "currency": "EUR",
+    "description": [
+        {"format": "UTF8", "language": "en", "content": "0.30 EUR per kWh"},
+        {"format": "UTF8", "language": "de", "content": "0,30 EUR pro kWh"},
+    ],
+    "energy": {"prices": [{"priceKwh": 0.30}]},
+}
+
+
+async def test_a_session_priced_in_the_drivers_language(csms: Csms_, running: Station) -> None:
+    await csms.store.put_id_token(IdTokenRecord("TAG-1", "ISO14443", language1="de"))
+    await csms.csms.pricing.put(
+        TariffRecord("standard", json.dumps(TARIFF), True, None, None, csms.csms.clock.now())
+    )
+    running.plug_in(1)
+    assert await running.present_token(1, TOKEN)
+    assert "display: 0,30 EUR pro kWh" in running.log  # I01, in German
+    tx = running.evses[1].transaction
+    assert tx is not None
+
+    async def running_cost() -> bool:
+        return running.cost.get(tx.id, 0) > 0  # I02: CostUpdated after a periodic reading
+
+    await until(running_cost)
+    await asyncio.sleep(0.5)
+    running.unplug(1)
+
+    async def ended() -> bool:
+        record = await csms.store.get_transaction("CS-1", tx.id)
+        return record is not None and record.ended_at is not None and len(running.queue) == 0
+
+    await until(ended)
+    record = await csms.store.get_transaction("CS-1", tx.id)
+    assert record is not None
+    choice = await csms.csms.pricing.for_transaction(record)
+    assert choice is not None
+    engine = await csms.csms.pricing.cost(choice, record, csms.csms.clock.now())
+    assert engine.ended
+    # I03: the total in the answer to the Ended event is the engine's, to the cent.
+    assert Decimal(str(running.cost[tx.id])) == engine.total_cost
+    assert engine.total_cost == (
+        Decimal(str(record.meter_last_wh)) / 1000 * Decimal("0.30")
+    ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -143,6 +143,7 @@ async def test_seed_creates_then_changes_nothing(csms: Csms) -> None:
         "stations": {"created": 0, "updated": 0, "unchanged": 2},
         "id_tokens": {"created": 0, "updated": 0, "unchanged": 2},
         "local_lists": {"created": 0, "updated": 0, "unchanged": 1},
+        "tariffs": {"created": 0, "updated": 0, "unchanged": 0},
     }
     assert await csms.store.local_list("CS-001") == SEEDED_LIST
     # The same password is not hashed again (a new hash would have a new salt).
@@ -385,12 +386,18 @@ async def test_seeding_a_connected_station_changes_its_next_boot(
             "station",
             "A has a list twice (also local_lists[0] (A))",
         ),
-        ({"tariffs": [{"id": "T1"}]}, None, "tariffs", "not supported yet"),
+        ({"tariffs": [{"tariff": {"tariffId": "T1"}}]}, "tariffs[0]", "tariff", "TariffType"),
+        (
+            {"tariffs": [{"tariff": {"tariffId": "T", "currency": "EUR"}, "groups": "G"}]},
+            "tariffs[0] (T)",
+            "groups",
+            "a list of ids",
+        ),
         (
             {"chargers": []},
             None,
             "chargers",
-            "unknown section (known: stations, id_tokens, local_lists)",
+            "unknown section (known: stations, id_tokens, local_lists, tariffs)",
         ),
     ],
 )
@@ -491,6 +498,7 @@ async def test_seed_over_the_api_in_json_yaml_and_toml(
         "stations": {"created": 2, "updated": 0, "unchanged": 0},
         "id_tokens": {"created": 2, "updated": 0, "unchanged": 0},
         "local_lists": {"created": 1, "updated": 0, "unchanged": 0},
+        "tariffs": {"created": 0, "updated": 0, "unchanged": 0},
     }
     for text, content_type in ((YAML, "application/yaml"), (TOML, "application/toml")):
         again = await client.post(
@@ -521,7 +529,7 @@ async def test_seed_over_the_api_in_json_yaml_and_toml(
             "application/json",
             422,
             "invalid_seed",
-            "tariffs: not supported yet",
+            "tariffs[0]: id: unknown field",
         ),
         (
             '{"stations": [{"id": "A", "password": 1}]}',
@@ -546,3 +554,29 @@ async def test_seed_errors_over_the_api(
     assert answer.status_code == status
     assert answer.json()["error"] == error
     assert detail in answer.json()["detail"]
+
+
+async def test_tariffs_are_seeded_once_and_priced_with(
+    client: httpx.AsyncClient, csms: Csms
+) -> None:
+    document = {
+        "tariffs": [
+            {
+                "tariff": {
+                    "tariffId": "standard",
+                    "currency": "EUR",
+                    "energy": {"prices": [{"priceKwh": 0.3}]},
+                },
+                "default": True,
+                "groups": ["FLEET"],
+            }
+        ]
+    }
+    first = await client.post("/api/v1/seed", json=document)
+    assert first.json()["tariffs"] == {"created": 1, "updated": 0, "unchanged": 0}
+    again = await client.post("/api/v1/seed", json=document)
+    assert again.json()["tariffs"] == {"created": 0, "updated": 0, "unchanged": 1}
+    choice = csms.pricing.tariff_for("any-station", None)
+    assert choice is not None and choice.record.group_ids == ["FLEET"]
+    listed = (await client.get("/api/v1/tariffs")).json()
+    assert [(t["tariff_id"], t["text"]) for t in listed] == [("standard", "0.30 EUR/kWh")]

@@ -626,6 +626,7 @@ class SeedAnswer(CountsView):
     stations: CountsView
     id_tokens: CountsView
     local_lists: CountsView
+    tariffs: CountsView
 
     @classmethod
     def of(cls, result: SeedResult) -> Self:

@@ -62,8 +62,9 @@ def _document_format(content_type: str | None) -> seeding.DocumentFormat:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "description": "Sections stations, id_tokens and local_lists (see "
-            "kilowatt.csms.seed); tariffs are refused: not supported yet.",
+            "description": (
+                "Sections stations, id_tokens, local_lists and tariffs (see kilowatt.csms.seed)."
+            ),
             "content": {
                 "application/json": {"schema": {"type": "object"}, "example": _EXAMPLE},
                 "application/yaml": {"schema": {"type": "string"}},

@@ -22,6 +22,7 @@ from kilowatt.api.errors import ApiError, error_responses
 from kilowatt.csms.pricing import TariffChoice
 from kilowatt.csms.store import TariffRecord
 from kilowatt.messages import encode
+from kilowatt.rpc.errors import RpcError
 from kilowatt.tariffs import price_text
 
 __all__ = ["router"]
@@ -92,7 +93,7 @@ async def put_tariff(tariff_id: str, body: TariffBody, csms: CsmsDep) -> TariffV
     )
     try:
         choice = await csms.pricing.put(record)
-    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+    except (msgspec.DecodeError, RpcError) as error:
         raise ApiError(422, "invalid_tariff", f"not an OCPP 2.1 TariffType: {error}") from None
     return _view(choice)
 

@@ -65,7 +65,8 @@ class Pricing:
         """Store a tariff (replacing one of the same id).
 
         Raises:
-            msgspec.ValidationError, msgspec.DecodeError: not an OCPP 2.1 TariffType.
+            RpcError: not an OCPP 2.1 TariffType (the error names the field);
+            msgspec.DecodeError: not JSON.
         """
         choice = _choice(record)
         await self._store.put_tariff(record)

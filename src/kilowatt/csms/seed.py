@@ -1,5 +1,5 @@
-"""Seeding: stations, id tokens and local authorization lists from a YAML, TOML or JSON
-document, idempotently.
+"""Seeding: stations, id tokens, local authorization lists and tariffs from a YAML, TOML or
+JSON document, idempotently.
 
 The document (YAML shown; TOML and JSON hold the same tables)::
 
@@ -23,6 +23,15 @@ The document (YAML shown; TOML and JSON hold the same tables)::
         version: 1                 # 1 or more (D01.FR.18)
         entries:                   # the whole list: the fields of id_tokens, per entry
           - {id_token: "04A1B2C3", type: ISO14443, status: Accepted, group_id_token: FLEET-1}
+    tariffs:
+      - tariff:                    # an OCPP 2.1 TariffType, as on the wire
+          tariffId: standard
+          currency: EUR
+          description: [{format: UTF8, language: en, content: "0.30 EUR/kWh"}]
+          energy: {prices: [{priceKwh: 0.30}]}
+        default: true              # everyone no other tariff names
+        stations: [CS-001]         # these stations
+        groups: [FLEET-1]          # these id-token groups
 
 A field left out keeps its current value, and a new entry gets the default; ``null`` clears a
 field that may be empty (a station's password, a token's optional fields). So seeding the same
@@ -46,11 +55,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import msgspec
 import yaml
 
 from kilowatt.csms.auth import MAX_PASSWORD, MIN_PASSWORD, hash_password, verify_password
-from kilowatt.csms.store import IdTokenRecord, LocalListEntry, StationRecord, Store
-from kilowatt.messages import v201
+from kilowatt.csms.store import IdTokenRecord, LocalListEntry, StationRecord, Store, TariffRecord
+from kilowatt.messages import v21, v201
 from kilowatt.transport.server import MAX_STATION_ID_LENGTH
 
 if TYPE_CHECKING:
@@ -97,8 +107,7 @@ MESSAGE_FORMATS = tuple(kind.value for kind in v201.MessageFormatEnumType)
 DocumentFormat = Literal["yaml", "toml", "json"]
 
 _SUFFIXES: dict[str, DocumentFormat] = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
-_SECTIONS = ("stations", "id_tokens", "local_lists")
-_UNSUPPORTED = ("tariffs",)
+_SECTIONS = ("stations", "id_tokens", "local_lists", "tariffs")
 
 
 class SeedError(ValueError):
@@ -139,10 +148,11 @@ class SeedResult:
     stations: Counts
     id_tokens: Counts
     local_lists: Counts  # a list counts once, however many entries it has
+    tariffs: Counts = Counts()
 
     @property
     def total(self) -> Counts:
-        return self.stations + self.id_tokens + self.local_lists
+        return self.stations + self.id_tokens + self.local_lists + self.tariffs
 
     def as_dict(self) -> dict[str, Any]:
         """The totals and the counts per section, as JSON-ready values."""
@@ -151,6 +161,7 @@ class SeedResult:
             "stations": asdict(self.stations),
             "id_tokens": asdict(self.id_tokens),
             "local_lists": asdict(self.local_lists),
+            "tariffs": asdict(self.tariffs),
         }
 
 
@@ -392,6 +403,7 @@ class _Plan:
     stations: list[tuple[str, dict[str, Any]]]
     id_tokens: list[tuple[tuple[str, str], dict[str, Any]]]
     local_lists: list[_LocalListPlan]
+    tariffs: list[_TariffPlan]
 
 
 def _entries(document: Mapping[str, Any], section: str) -> list[Any]:
@@ -516,17 +528,67 @@ def _read_local_lists(document: Mapping[str, Any]) -> list[_LocalListPlan]:
     return local_lists
 
 
-def _plan(document: Mapping[str, Any]) -> _Plan:
-    for section in _UNSUPPORTED:
-        if document.get(section):
-            raise SeedError(
-                "not supported yet: the CSMS has no store for it, so seeding it would be lost",
-                field=section,
+@dataclass(frozen=True)
+class _TariffPlan:
+    tariff_id: str
+    tariff: str  # canonical JSON of the TariffType
+    default: bool
+    stations: list[str] | None
+    groups: list[str] | None
+
+
+def _read_tariffs(document: Mapping[str, Any]) -> list[_TariffPlan]:
+    seen: dict[str, str] = {}
+    tariffs = []
+    for index, raw in enumerate(_entries(document, "tariffs")):
+        label = f"tariffs[{index}]"
+        if not isinstance(raw, dict):
+            raise SeedError(f"an entry is a mapping, not {_kind(raw)}", entry=label)
+        unknown = sorted(set(map(str, raw)) - {"tariff", "default", "stations", "groups"})
+        if unknown:
+            raise SeedError("unknown field", entry=label, field=unknown[0])
+        try:
+            tariff = msgspec.json.decode(json.dumps(raw.get("tariff")), type=v21.TariffType)
+        except (msgspec.ValidationError, TypeError) as error:
+            problem = f"not an OCPP 2.1 TariffType: {error}"
+            raise SeedError(problem, entry=label, field="tariff") from None
+        label = f"{label} ({tariff.tariff_id})"
+        if tariff.tariff_id in seen:
+            raise SeedError(f"listed twice (also {seen[tariff.tariff_id]})", entry=label)
+        seen[tariff.tariff_id] = label
+        default = raw.get("default", False)
+        if not isinstance(default, bool):
+            raise SeedError("true or false", entry=label, field="default")
+        lists: dict[str, list[str] | None] = {}
+        for name in ("stations", "groups"):
+            value = raw.get(name)
+            if value is not None and (
+                not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+            ):
+                raise SeedError("a list of ids", entry=label, field=name)
+            lists[name] = value
+        tariffs.append(
+            _TariffPlan(
+                tariff.tariff_id,
+                msgspec.json.encode(tariff).decode(),
+                default,
+                lists["stations"],
+                lists["groups"],
             )
-    unknown = sorted(set(map(str, document)) - {*_SECTIONS, *_UNSUPPORTED})
+        )
+    return tariffs
+
+
+def _plan(document: Mapping[str, Any]) -> _Plan:
+    unknown = sorted(set(map(str, document)) - set(_SECTIONS))
     if unknown:
         raise SeedError(f"unknown section (known: {', '.join(_SECTIONS)})", field=unknown[0])
-    return _Plan(_read_stations(document), _read_id_tokens(document), _read_local_lists(document))
+    return _Plan(
+        _read_stations(document),
+        _read_id_tokens(document),
+        _read_local_lists(document),
+        _read_tariffs(document),
+    )
 
 
 # -- applying it -----------------------------------------------------------------------------
@@ -553,7 +615,32 @@ async def seed(csms: Csms, document: Mapping[str, Any]) -> SeedResult:
     local_lists = Counts()
     for local_list in plan.local_lists:
         local_lists += await _seed_local_list(csms.store, local_list)
-    return SeedResult(stations=stations, id_tokens=tokens, local_lists=local_lists)
+    tariffs = Counts()
+    stored = {record.tariff_id: record for record in await csms.store.tariffs()}
+    for tariff in plan.tariffs:
+        tariffs += await _seed_tariff(csms, tariff, stored.get(tariff.tariff_id))
+    return SeedResult(stations=stations, id_tokens=tokens, local_lists=local_lists, tariffs=tariffs)
+
+
+async def _seed_tariff(csms: Csms, plan: _TariffPlan, current: TariffRecord | None) -> Counts:
+    if current is not None and (
+        current.tariff,
+        current.is_default,
+        current.station_ids,
+        current.group_ids,
+    ) == (plan.tariff, plan.default, plan.stations, plan.groups):
+        return Counts(unchanged=1)
+    await csms.pricing.put(
+        TariffRecord(
+            plan.tariff_id,
+            plan.tariff,
+            plan.default,
+            plan.stations,
+            plan.groups,
+            csms.clock.now(),
+        )
+    )
+    return Counts(created=1) if current is None else Counts(updated=1)
 
 
 async def _check_stations_known(csms: Csms, plan: _Plan) -> None:

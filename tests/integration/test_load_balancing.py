@@ -28,13 +28,14 @@ from kilowatt.csms.balancing import HOLD_PROFILE_ID
 from kilowatt.csms.config import Settings
 from kilowatt.csms.store import IdTokenRecord, StationRecord
 from kilowatt.csms.store.sql import SqlStore, open_store
-from kilowatt.devicemodel import AttributeKey, ComponentKey, EvseShape, StationShape, VariableKey
+from kilowatt.devicemodel import EvseShape, StationShape
 from kilowatt.messages import v201
 from kilowatt.station.config import StationConfig
 from kilowatt.station.ev import EvSpec, available_power
 from kilowatt.station.handlers import ocpp201_router
 from kilowatt.station.station import Station
 from kilowatt.transport.server import Listener, StationServer
+from tests.station.live import fast
 
 T0 = datetime(2026, 6, 1, 8, tzinfo=UTC)
 PASSWORD = "garage-password"
@@ -106,18 +107,6 @@ def site_document(schedule: list[dict[str, Any]] | None = None) -> dict[str, Any
     return document
 
 
-def tune(station: Station, values: dict[tuple[str, str], str]) -> None:
-    actual = v201.AttributeEnumType.ACTUAL
-    station.set_model(
-        station.model.with_values(
-            {
-                AttributeKey(ComponentKey(c), VariableKey(v), actual): value
-                for (c, v), value in values.items()
-            }
-        )
-    )
-
-
 @pytest.fixture
 async def garage(tmp_path: Path) -> AsyncIterator[Garage]:
     clock = ManualClock(T0)
@@ -149,13 +138,11 @@ async def garage(tmp_path: Path) -> AsyncIterator[Garage]:
                 ev=EvSpec(battery_wh=150_000, max_power_w=rng.uniform(11_000, 22_000)),
             )
             station = Station(config, router.handler_for, clock=clock)
-            tune(
+            fast(
                 station,
-                {
-                    ("SampledDataCtrlr", "TxUpdatedInterval"): "60",
-                    ("OCPPCommCtrlr", "RetryBackOffWaitMinimum"): "5",
-                    ("OCPPCommCtrlr", "RetryBackOffRandomRange"): "0",
-                },
+                SampledDataCtrlr__TxUpdatedInterval="60",
+                OCPPCommCtrlr__RetryBackOffWaitMinimum="5",
+                OCPPCommCtrlr__RetryBackOffRandomRange="0",
             )
             stations[name] = station
             tasks.append(asyncio.create_task(station.run()))

@@ -29,12 +29,9 @@ from ocpp.v201.enums import (
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.typing import Subprotocol
 
-from kilowatt.devicemodel import StationShape
 from kilowatt.messages import v201
-from kilowatt.station.config import StationConfig
-from kilowatt.station.handlers import ocpp201_router
 from kilowatt.station.station import Station
-from tests.station.test_against_csms import fast
+from tests.station.live import running_station
 
 TEST_LIMIT = 8.0  # seconds for each test's body, on top of the fixtures' boot
 TOKEN = v201.IdTokenType(id_token="TAG-1", type=v201.IdTokenEnumType.ISO14443)
@@ -212,24 +209,10 @@ async def csms() -> AsyncIterator[OcppCsms]:
 
 @pytest.fixture
 async def station(csms: OcppCsms, tmp_path: Path) -> AsyncIterator[Station]:
-    config = StationConfig(
-        shape=StationShape(identity="CS-1", vendor_name="kilowatt", model="sim"),
-        csms_url=csms.url,
-        password=None,
-        data_dir=tmp_path / "station",
-    )
-    station = Station(config, ocpp201_router().handler_for)
-    fast(
-        station,
-        SampledDataCtrlr__TxUpdatedInterval="1",
-        OCPPCommCtrlr__RetryBackOffWaitMinimum="0",
-        OCPPCommCtrlr__RetryBackOffRandomRange="0",
-    )
-    task = asyncio.create_task(station.run())
-    await asyncio.wait_for(station.accepted.wait(), 5)
-    yield station
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with running_station(
+        csms.url, tmp_path / "station", password=None, boot_timeout=5
+    ) as station:
+        yield station
 
 
 async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -17,12 +17,10 @@ from kilowatt.csms.config import Settings
 from kilowatt.csms.pki import CertificateAuthority
 from kilowatt.csms.store import IdTokenRecord, StationRecord
 from kilowatt.csms.store.sql import SqlStore, open_store
-from kilowatt.devicemodel import AttributeKey, ComponentKey, StationShape, VariableKey
 from kilowatt.messages import v201
-from kilowatt.station.config import StationConfig
-from kilowatt.station.handlers import ocpp201_router
 from kilowatt.station.station import Station
 from kilowatt.transport.server import Listener, StationServer
+from tests.station.live import running_station
 from tests.station.test_security import ca
 
 PASSWORD = "correct-horse-battery"
@@ -59,39 +57,10 @@ async def csms(tmp_path: Path) -> AsyncIterator[Csms_]:
     await store.close()
 
 
-def fast(station: Station, **values: str) -> None:
-    """Set variables before the station runs, e.g. SampledDataCtrlr__TxUpdatedInterval="1"."""
-    changes = {}
-    for name, value in values.items():
-        component, variable = name.split("__")
-        changes[
-            AttributeKey(
-                ComponentKey(component), VariableKey(variable), v201.AttributeEnumType.ACTUAL
-            )
-        ] = value
-    station.set_model(station.model.with_values(changes))
-
-
 @pytest.fixture
 async def running(csms: Csms_, tmp_path: Path) -> AsyncIterator[Station]:
-    config = StationConfig(
-        shape=StationShape(identity="CS-1", vendor_name="kilowatt", model="sim"),
-        csms_url=csms.url,
-        password=PASSWORD,
-        data_dir=tmp_path / "station",
-    )
-    station = Station(config, ocpp201_router().handler_for)
-    fast(
-        station,
-        SampledDataCtrlr__TxUpdatedInterval="1",
-        OCPPCommCtrlr__RetryBackOffWaitMinimum="0",
-        OCPPCommCtrlr__RetryBackOffRandomRange="0",
-    )
-    task = asyncio.create_task(station.run())
-    await asyncio.wait_for(station.accepted.wait(), 10)
-    yield station
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    async with running_station(csms.url, tmp_path / "station", password=PASSWORD) as station:
+        yield station
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:

@@ -16,15 +16,15 @@ import pytest
 from msgspec import UNSET
 
 from kilowatt.clock import ManualClock
-from kilowatt.devicemodel import StationShape
 from kilowatt.messages import v201
 from kilowatt.station.config import StationConfig
 from kilowatt.station.ev import EvSpec
 from kilowatt.station.handlers import ocpp201_router
 from kilowatt.station.iso15118 import MAX_ATTEMPTS, MAX_PLAN_PERIODS, charging_needs, ev_schedule
 from kilowatt.station.station import Station
+from tests.station.live import QUICK, running_station
 from tests.station.rig import shape
-from tests.station.test_against_csms import PASSWORD, TOKEN as TAG, Csms_, csms, fast, until
+from tests.station.test_against_csms import PASSWORD, TOKEN as TAG, Csms_, csms, until
 from tests.station.test_runtime import T0, TOKEN, ScriptedCsms, Setup, actions, settle
 
 __all__ = ["csms"]  # the fixture, imported for pytest
@@ -340,24 +340,11 @@ async def test_an_ev_without_iso15118_sends_neither() -> None:
 
 @pytest.fixture
 async def iso_station(csms: Csms_, tmp_path: Path) -> AsyncIterator[Station]:
-    config = StationConfig(
-        shape=StationShape(identity="CS-1", vendor_name="kilowatt", model="sim"),
-        csms_url=csms.url,
-        password=PASSWORD,
-        data_dir=tmp_path / "station",
-        ev=EV,
-    )
-    station = Station(config, ocpp201_router().handler_for)
-    fast(
-        station,
-        OCPPCommCtrlr__RetryBackOffWaitMinimum="0",
-        OCPPCommCtrlr__RetryBackOffRandomRange="0",
-    )
-    task = asyncio.create_task(station.run())
-    await asyncio.wait_for(station.accepted.wait(), 10)
-    yield station
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    no_samples = {k: v for k, v in QUICK.items() if "TxUpdatedInterval" not in k}
+    async with running_station(
+        csms.url, tmp_path / "station", password=PASSWORD, variables=no_samples, ev=EV
+    ) as station:
+        yield station
 
 
 async def test_kilowatts_csms_answers_the_needs_and_accepts_the_plan(

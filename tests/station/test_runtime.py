@@ -248,3 +248,18 @@ async def test_clock_aligned_meter_values(setup: Setup) -> None:
     assert value.sampled_value[0].context == v201.ReadingContextEnumType.SAMPLE_CLOCK
     await setup.advance(900)
     assert len(setup.csms.of(v201.MeterValuesRequest)) == 2
+
+
+async def test_fallback_texts_when_the_csms_gives_no_price(setup: Setup) -> None:
+    # I04/I05: the scripted CSMS answers with neither a tariff text nor a total cost.
+    setup.set("TariffCostCtrlr", "TariffFallbackMessage", "See the price on the charger")
+    setup.set("TariffCostCtrlr", "TotalCostFallbackMessage", "Your receipt follows by e-mail")
+    setup.connect()
+    await settle()
+    setup.station.plug_in(1)
+    assert await setup.station.present_token(1, TOKEN)
+    assert "display: See the price on the charger" in setup.station.log
+    assert "display: Your receipt follows by e-mail" not in setup.station.log
+    setup.station.unplug(1)
+    await settle()
+    assert setup.station.log[-1] == "display: Your receipt follows by e-mail"

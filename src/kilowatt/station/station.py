@@ -513,6 +513,8 @@ class Station:
         if response.total_cost is not UNSET:
             self.cost[transaction_id] = response.total_cost
             self.log.append(f"{transaction_id}: cost {response.total_cost}")
+        elif request.event_type == EventType.ENDED and not request.offline:
+            self._fallback("TotalCostFallbackMessage")  # I05: no total cost came
         info = response.id_token_info
         if info is UNSET or request.id_token is UNSET:
             return
@@ -638,6 +640,8 @@ class Station:
         if not self.reservations.allows(evse, token, group):
             self.log.append(f"EVSE {evse_id}: reserved for another driver")  # H03
             return False
+        if info.personal_message is UNSET:
+            self._fallback("TariffFallbackMessage")  # I04: no tariff text came
         self._authorize(evse, token, info, Trigger.AUTHORIZED)
         return True
 
@@ -685,6 +689,12 @@ class Station:
         if self.bool_var("AuthCtrlr", "OfflineTxForUnknownIdEnabled"):
             return v201.IdTokenInfoType(status=AuthStatus.ACCEPTED)
         return v201.IdTokenInfoType(status=AuthStatus.UNKNOWN)
+
+    def _fallback(self, variable: str) -> None:
+        """I04/I05: the operator's text for when the CSMS gives no tariff or no total cost."""
+        text = self.model.value("TariffCostCtrlr", variable)
+        if text:
+            self.log.append(f"display: {text}")
 
     def _cache_enabled(self) -> bool:
         return self.bool_var("AuthCacheCtrlr", "Enabled")
@@ -832,6 +842,8 @@ class Station:
         tx.charging_state = (
             ChargingState.EV_CONNECTED if evse.plugged is not None else ChargingState.IDLE
         )
+        if not self.accepted.is_set():
+            self._fallback("TotalCostFallbackMessage")  # I05: offline, no total cost now
         self._event(
             evse,
             EventType.ENDED,

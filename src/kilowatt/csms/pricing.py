@@ -61,6 +61,11 @@ class Pricing:
     def tariffs(self) -> list[TariffChoice]:
         return list(self._tariffs)
 
+    @property
+    def any(self) -> bool:
+        """Whether there is a tariff at all (checked on every TransactionEvent)."""
+        return bool(self._tariffs)
+
     async def put(self, record: TariffRecord) -> TariffChoice:
         """Store a tariff (replacing one of the same id).
 

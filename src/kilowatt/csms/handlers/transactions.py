@@ -6,7 +6,7 @@ from msgspec import UNSET, UnsetType
 
 from kilowatt.csms.context import Context
 from kilowatt.csms.handlers.authorization import id_token_info
-from kilowatt.csms.store import TransactionEventRecord
+from kilowatt.csms.store import TransactionEventRecord, TransactionRecord
 from kilowatt.csms.transactions import TransactionState, meter_samples
 from kilowatt.messages import decode, encode, v201
 
@@ -71,10 +71,11 @@ async def transaction_event(
             if not stored:
                 # Stored by an earlier connection whose state this session did not have.
                 ctx.session.transactions.pop(transaction_id, None)
+        transaction = state.record()  # with this event applied, for its cost
         if request.event_type == v201.TransactionEventEnumType.ENDED:
             ctx.session.transactions.pop(transaction_id, None)
             ctx.session.transaction_locks.pop(transaction_id, None)
-    total_cost = await _costs(request, ctx)
+    total_cost = await _costs(request, transaction, ctx)
     if request.id_token:
         return v201.TransactionEventResponse(
             id_token_info=await id_token_info(request.id_token, ctx), total_cost=total_cost
@@ -82,16 +83,13 @@ async def transaction_event(
     return v201.TransactionEventResponse(total_cost=total_cost)
 
 
-async def _costs(request: v201.TransactionEventRequest, ctx: Context) -> float | UnsetType:
+async def _costs(
+    request: v201.TransactionEventRequest, record: TransactionRecord, ctx: Context
+) -> float | UnsetType:
     """I03: the total cost in the answer to the Ended event; I02: the running cost in a
     CostUpdated after each periodic meter value."""
     pricing = ctx.services.pricing
-    if pricing is None:
-        return UNSET
-    record = await ctx.store.get_transaction(
-        ctx.station_id, request.transaction_info.transaction_id
-    )
-    if record is None or record.started_at is None:
+    if pricing is None or not pricing.any or record.started_at is None:
         return UNSET
     choice = await pricing.for_transaction(record)
     if choice is None:

@@ -7,7 +7,8 @@ import asyncio
 import json
 from decimal import ROUND_HALF_UP, Decimal
 
-from kilowatt.csms.store import IdTokenRecord, TariffRecord
+from kilowatt.csms.pricing import COSTMSG
+from kilowatt.csms.store import IdTokenRecord, TariffRecord, VariableRecord
 from kilowatt.station.station import Station
 from tests.station.test_against_csms import TOKEN, Csms_, csms, running, until
 
@@ -58,3 +59,45 @@ async def test_a_session_priced_in_the_drivers_language(csms: Csms_, running: St
     assert engine.total_cost == (
         Decimal(str(record.meter_last_wh)) / 1000 * Decimal("0.30")
     ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+async def test_california_prices_for_a_station_that_declares_them(
+    csms: Csms_, running: Station
+) -> None:
+    await csms.store.put_variables(
+        [
+            VariableRecord(
+                "CS-1",
+                "CustomizationCtrlr",
+                "CustomImplementationEnabled",
+                variable_instance=COSTMSG,
+                value="true",
+            )
+        ]
+    )
+    tariff = {
+        **TARIFF,
+        "idleTime": {"prices": [{"priceMinute": 0.1, "conditions": {"minIdleTime": 1800}}]},
+    }
+    await csms.csms.pricing.put(
+        TariffRecord("standard", json.dumps(tariff), True, None, None, csms.csms.clock.now())
+    )
+    running.plug_in(1)
+    assert await running.present_token(1, TOKEN)
+    found: list[dict[str, object]] = []
+
+    async def cost_with_prices() -> bool:
+        for frame in await csms.store.frames("CS-1"):
+            if frame.action == "CostUpdated" and frame.direction == "out":
+                payload = json.loads(frame.text)[3]
+                found.append(payload["customData"])
+                return True
+        return False
+
+    await until(cost_with_prices)
+    data = found[0]
+    assert data["vendorId"] == COSTMSG
+    assert data["chargingPrice"] == {"kWhPrice": 0.3}
+    assert data["idlePrice"] == {"graceMinutes": 30, "hourPrice": 6.0}
+    assert data["state"] == "Charging"
+    assert isinstance(data["meterValue"], int)

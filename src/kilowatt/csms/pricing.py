@@ -19,7 +19,7 @@ from decimal import Decimal
 import msgspec
 
 from kilowatt.csms.store import Store, TariffRecord, TransactionRecord
-from kilowatt.messages import decode, v21, v201
+from kilowatt.messages import CustomData, decode, v21, v201
 from kilowatt.tariffs import (
     CostBreakdown,
     MeterReading,
@@ -31,7 +31,11 @@ from kilowatt.tariffs import (
     price_text,
 )
 
-__all__ = ["Pricing", "TariffChoice"]
+__all__ = ["COSTMSG", "Pricing", "TariffChoice", "california_prices"]
+
+# The OCA's California pricing (whitepaper for 1.6 and 2.0.1): running-cost data in customData
+# of CostUpdated, for stations that declare CustomImplementationEnabled[COSTMSG].
+COSTMSG = "org.openchargealliance.costmsg"
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +171,18 @@ class Pricing:
         )
         return calculate(choice.tariff, session, at=None if record.ended_at else at)
 
+    async def wants_california_prices(self, station_id: str) -> bool:
+        """Whether the station declared the California-pricing extension in its device model."""
+        for variable in await self._store.variables(station_id):
+            if (
+                variable.component == "CustomizationCtrlr"
+                and variable.variable == "CustomImplementationEnabled"
+                and variable.variable_instance == COSTMSG
+                and variable.attribute_type == "Actual"
+            ):
+                return variable.value == "true"
+        return False
+
     async def _charging_states(self, record: TransactionRecord) -> list[tuple[datetime, bool]]:
         found = []
         for stored in await self._store.transaction_events(
@@ -177,6 +193,38 @@ class Pricing:
             if state is not msgspec.UNSET:
                 found.append((event.timestamp, state in CHARGING))
         return found
+
+
+def california_prices(
+    choice: TariffChoice, cost: CostBreakdown, at: datetime, charging: bool
+) -> CustomData:
+    """The California-pricing ``customData`` of a CostUpdated: the reading, the state, and the
+    prices in force (the tariff's first price of each kind, per kWh, per hour, fixed), with the
+    idle price and its grace period."""
+    tariff = choice.tariff
+    charging_price: dict[str, float] = {}
+    if tariff.energy is not msgspec.UNSET:
+        charging_price["kWhPrice"] = tariff.energy.prices[0].price_kwh
+    if tariff.charging_time is not msgspec.UNSET:
+        charging_price["hourPrice"] = round(tariff.charging_time.prices[0].price_minute * 60, 6)
+    if tariff.fixed_fee is not msgspec.UNSET:
+        charging_price["flatFee"] = tariff.fixed_fee.prices[0].price_fixed
+    extra: dict[str, object] = {
+        "timestamp": at.isoformat().replace("+00:00", "Z"),
+        "meterValue": int(cost.usage.energy_wh),
+        "state": "Charging" if charging else "Idle",
+        "chargingPrice": charging_price,
+    }
+    if tariff.idle_time is not msgspec.UNSET:
+        idle = tariff.idle_time.prices[-1]
+        grace = 0
+        if (
+            idle.conditions is not msgspec.UNSET
+            and idle.conditions.min_idle_time is not msgspec.UNSET
+        ):
+            grace = idle.conditions.min_idle_time // 60
+        extra["idlePrice"] = {"graceMinutes": grace, "hourPrice": round(idle.price_minute * 60, 6)}
+    return CustomData(COSTMSG, extra)
 
 
 def _choice(record: TariffRecord) -> TariffChoice:

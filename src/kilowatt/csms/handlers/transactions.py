@@ -6,9 +6,10 @@ from msgspec import UNSET, UnsetType
 
 from kilowatt.csms.context import Context
 from kilowatt.csms.handlers.authorization import id_token_info
+from kilowatt.csms.pricing import california_prices
 from kilowatt.csms.store import TransactionEventRecord, TransactionRecord
 from kilowatt.csms.transactions import TransactionState, meter_samples
-from kilowatt.messages import decode, encode, v201
+from kilowatt.messages import CustomData, decode, encode, v201
 
 __all__ = ["transaction_event"]
 
@@ -102,11 +103,17 @@ async def _costs(
 
         async def running_cost() -> None:
             cost = await pricing.cost(choice, record, request.timestamp)
+            extension: CustomData | UnsetType = UNSET
+            if await pricing.wants_california_prices(ctx.station_id):
+                charging = record.charging_state == v201.ChargingStateEnumType.CHARGING
+                extension = california_prices(choice, cost, request.timestamp, charging)
             if commands is not None:
                 await commands.call(
                     ctx.station_id,
                     v201.CostUpdatedRequest(
-                        total_cost=float(cost.total_cost), transaction_id=record.transaction_id
+                        total_cost=float(cost.total_cost),
+                        transaction_id=record.transaction_id,
+                        custom_data=extension,
                     ),
                 )
 

@@ -2,9 +2,9 @@
 transaction under its tariff.
 
 Which tariff applies to a transaction: the first (by id) that lists the driver's id-token group,
-else the first that lists the station, else the default one. Texts in several languages go in
-the tariff's ``description`` (MessageContent with ``language``); the driver sees the one in
-their language (I01).
+else the first that lists its EVSE, its station, its site, else the default one. Texts in
+several languages go in the tariff's ``description`` (MessageContent with ``language``); the
+driver sees the one in their language (I01).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class TariffBody(BaseModel):
     default: bool = Field(False, description="The tariff of everyone no other tariff names.")
     stations: list[str] | None = Field(None, description="The stations it applies to.")
     groups: list[str] | None = Field(None, description="The id-token groups it applies to.")
+    sites: list[str] | None = Field(None, description="The sites it applies to.")
+    evses: list[str] | None = Field(None, description='The EVSEs it applies to: "station/evse".')
 
 
 class TariffView(BaseModel):
@@ -43,6 +45,8 @@ class TariffView(BaseModel):
     default: bool
     stations: list[str] | None
     groups: list[str] | None
+    sites: list[str] | None
+    evses: list[str] | None
     text: str = Field(description="The prices in short, in English.")
     updated_at: datetime
 
@@ -66,6 +70,8 @@ def _view(choice: TariffChoice) -> TariffView:
         default=record.is_default,
         stations=record.station_ids,
         groups=record.group_ids,
+        sites=record.site_ids,
+        evses=record.evse_ids,
         text=price_text(choice.tariff),
         updated_at=record.updated_at,
     )
@@ -90,6 +96,8 @@ async def put_tariff(tariff_id: str, body: TariffBody, csms: CsmsDep) -> TariffV
         station_ids=body.stations,
         group_ids=body.groups,
         updated_at=csms.clock.now(),
+        site_ids=body.sites,
+        evse_ids=body.evses,
     )
     try:
         choice = await csms.pricing.put(record)

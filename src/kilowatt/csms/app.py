@@ -83,7 +83,7 @@ class Csms:
         self.services.load_balancer = self.balancer
         self.services.charging_allowance = self.balancer.allowance
         self._balancing: asyncio.Task[None] | None = None
-        self.pricing = Pricing(store)
+        self.pricing = Pricing(store, self.balancer.site_of)
         self.services.pricing = self.pricing
 
     # -- admission (before the WebSocket upgrade) --------------------------------------------

@@ -3,7 +3,8 @@ charging, the running cost during the session, and the total cost at its end.
 
 Tariffs are OCPP 2.1 TariffTypes (``kilowatt.tariffs``), so that the same document can later go
 to 2.1 stations as is. Which tariff applies to a transaction: the first whose id-token groups
-hold the driver's group, else the first that names the station, else the default one. The cost
+hold the driver's group, else the first that names its EVSE, its station, its site, else the
+default one. The cost
 comes from the engine over what the CSMS stored of the transaction (its energy readings and
 charging states), so the running cost and the final cost are those a station with the same
 facts computes.
@@ -12,6 +13,7 @@ facts computes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -53,8 +55,9 @@ class TariffChoice:
 class Pricing:
     """The tariffs, kept in memory (the store holds them), and the cost of transactions."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, site_of: Callable[[str], str | None] = lambda _: None) -> None:
         self._store = store
+        self._site_of = site_of
         self._tariffs: list[TariffChoice] = []
         self._chosen: dict[tuple[str, str], TariffChoice | None] = {}  # per transaction
 
@@ -88,18 +91,22 @@ class Pricing:
         self._tariffs = [c for c in self._tariffs if c.record.tariff_id != tariff_id]
         return await self._store.delete_tariff(tariff_id)
 
-    def tariff_for(self, station_id: str, group_id: str | None) -> TariffChoice | None:
-        """The driver's group first, then the station, then the default."""
-        if group_id is not None:
+    def tariff_for(
+        self, station_id: str, group_id: str | None, evse_id: int | None = None
+    ) -> TariffChoice | None:
+        """The driver's group first, then the EVSE, the station, its site, the default."""
+        site_id = self._site_of(station_id)
+        scopes: list[Callable[[TariffRecord], bool]] = [
+            lambda r: group_id is not None and group_id in (r.group_ids or ()),
+            lambda r: evse_id is not None and f"{station_id}/{evse_id}" in (r.evse_ids or ()),
+            lambda r: station_id in (r.station_ids or ()),
+            lambda r: site_id is not None and site_id in (r.site_ids or ()),
+            lambda r: r.is_default,
+        ]
+        for applies in scopes:
             for choice in self._tariffs:
-                if group_id in (choice.record.group_ids or ()):
+                if applies(choice.record):
                     return choice
-        for choice in self._tariffs:
-            if station_id in (choice.record.station_ids or ()):
-                return choice
-        for choice in self._tariffs:
-            if choice.record.is_default:
-                return choice
         return None
 
     async def for_transaction(self, record: TransactionRecord) -> TariffChoice | None:
@@ -111,7 +118,7 @@ class Pricing:
             if record.id_token is not None and record.id_token_type is not None:
                 token = await self._store.get_id_token(record.id_token, record.id_token_type)
                 group = token.group_id_token if token is not None else None
-            self._chosen[key] = self.tariff_for(record.station_id, group)
+            self._chosen[key] = self.tariff_for(record.station_id, group, record.evse_id)
         return self._chosen[key]
 
     def forget(self, record: TransactionRecord) -> None:

@@ -32,6 +32,8 @@ The document (YAML shown; TOML and JSON hold the same tables)::
         default: true              # everyone no other tariff names
         stations: [CS-001]         # these stations
         groups: [FLEET-1]          # these id-token groups
+        sites: [garage]            # the stations of these sites
+        evses: [CS-001/2]          # these EVSEs
 
 A field left out keeps its current value, and a new entry gets the default; ``null`` clears a
 field that may be empty (a station's password, a token's optional fields). So seeding the same
@@ -535,6 +537,8 @@ class _TariffPlan:
     default: bool
     stations: list[str] | None
     groups: list[str] | None
+    sites: list[str] | None
+    evses: list[str] | None
 
 
 def _read_tariffs(document: Mapping[str, Any]) -> list[_TariffPlan]:
@@ -544,7 +548,8 @@ def _read_tariffs(document: Mapping[str, Any]) -> list[_TariffPlan]:
         label = f"tariffs[{index}]"
         if not isinstance(raw, dict):
             raise SeedError(f"an entry is a mapping, not {_kind(raw)}", entry=label)
-        unknown = sorted(set(map(str, raw)) - {"tariff", "default", "stations", "groups"})
+        fields = {"tariff", "default", "stations", "groups", "sites", "evses"}
+        unknown = sorted(set(map(str, raw)) - fields)
         if unknown:
             raise SeedError("unknown field", entry=label, field=unknown[0])
         try:
@@ -560,7 +565,7 @@ def _read_tariffs(document: Mapping[str, Any]) -> list[_TariffPlan]:
         if not isinstance(default, bool):
             raise SeedError("true or false", entry=label, field="default")
         lists: dict[str, list[str] | None] = {}
-        for name in ("stations", "groups"):
+        for name in ("stations", "groups", "sites", "evses"):
             value = raw.get(name)
             if value is not None and (
                 not isinstance(value, list) or not all(isinstance(v, str) for v in value)
@@ -574,6 +579,8 @@ def _read_tariffs(document: Mapping[str, Any]) -> list[_TariffPlan]:
                 default,
                 lists["stations"],
                 lists["groups"],
+                lists["sites"],
+                lists["evses"],
             )
         )
     return tariffs
@@ -628,7 +635,9 @@ async def _seed_tariff(csms: Csms, plan: _TariffPlan, current: TariffRecord | No
         current.is_default,
         current.station_ids,
         current.group_ids,
-    ) == (plan.tariff, plan.default, plan.stations, plan.groups):
+        current.site_ids,
+        current.evse_ids,
+    ) == (plan.tariff, plan.default, plan.stations, plan.groups, plan.sites, plan.evses):
         return Counts(unchanged=1)
     await csms.pricing.put(
         TariffRecord(
@@ -638,6 +647,8 @@ async def _seed_tariff(csms: Csms, plan: _TariffPlan, current: TariffRecord | No
             plan.stations,
             plan.groups,
             csms.clock.now(),
+            plan.sites,
+            plan.evses,
         )
     )
     return Counts(created=1) if current is None else Counts(updated=1)

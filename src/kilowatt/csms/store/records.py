@@ -264,8 +264,9 @@ class ChargingProfileRecord:
 
 @dataclass(frozen=True, slots=True)
 class TariffRecord:
-    """A tariff (an OCPP 2.1 TariffType as JSON text) and to whom it applies: the id-token groups
-    first, then the stations, then, if ``is_default``, everyone else."""
+    """A tariff (an OCPP 2.1 TariffType as JSON text) and to whom it applies: the id-token
+    groups first, then the EVSEs ("station/evse"), the stations, the sites, and, if
+    ``is_default``, everyone else."""
 
     tariff_id: str
     tariff: str
@@ -273,6 +274,8 @@ class TariffRecord:
     station_ids: list[str] | None
     group_ids: list[str] | None
     updated_at: datetime
+    site_ids: list[str] | None = None
+    evse_ids: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -317,6 +317,8 @@ tariffs = Table(
     Column("station_ids", JSON(none_as_null=True)),
     Column("group_ids", JSON(none_as_null=True)),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("site_ids", JSON(none_as_null=True)),
+    Column("evse_ids", JSON(none_as_null=True)),  # "station/evse"
 )
 
 sites = Table(

@@ -274,6 +274,14 @@ async def test_o_display_messages(csms: Csms_, running: Station) -> None:
     assert listed.status == v201.GetDisplayMessagesStatusEnumType.ACCEPTED
     (report,) = await notified(csms, "NotifyDisplayMessages")
     assert report["messageInfo"][0]["message"]["content"] == "Welcome"
+    assert [shown.id for shown in running.display.shown()] == [5]
+    cleared = await call(csms, v201.ClearDisplayMessageRequest(id=5))
+    assert cleared.status == v201.ClearMessageStatusEnumType.ACCEPTED
+    assert running.display.shown() == []
+    again = await call(csms, v201.ClearDisplayMessageRequest(id=5))
+    assert again.status == v201.ClearMessageStatusEnumType.UNKNOWN
+    none_left = await call(csms, v201.GetDisplayMessagesRequest(request_id=32))
+    assert none_left.status == v201.GetDisplayMessagesStatusEnumType.UNKNOWN
 
 
 async def test_p_data_transfer_to_an_unknown_vendor(csms: Csms_, running: Station) -> None:

@@ -112,6 +112,7 @@ class _Managed:
     failsafe_sent: set[str] = field(default_factory=set)
     held_until: dict[str, datetime] = field(default_factory=dict)  # station -> hold lease start
     learned_max: dict[SessionKey, int] = field(default_factory=dict)  # W, from the meters
+    planned_at: datetime | None = None  # when the last re-plan started
 
 
 class LoadBalancer:
@@ -285,8 +286,13 @@ class LoadBalancer:
 
     @property
     def busy(self) -> bool:
-        """Whether a re-plan is waiting or running."""
+        """Whether a re-plan for a change is waiting or a re-plan is running."""
         return bool(self._dirty) or self._replanning > 0
+
+    def planned_at(self, site_id: str) -> datetime | None:
+        """When the site's last re-plan started."""
+        managed = self._sites.get(site_id)
+        return managed.planned_at if managed else None
 
     @property
     def waiting(self) -> bool:
@@ -345,8 +351,11 @@ class LoadBalancer:
         leases = [*managed.leased_at.values(), *managed.held_until.values()]
         if any(at + self._renewal <= now for at in leases):
             return True
+        if managed.planned_at is None:
+            return True
+        # A schedule boundary passed since the last re-plan.
         schedules = [*managed.plan.schedules.values(), *self._external.values()]
-        boundary = next_boundary(schedules, now - timedelta(seconds=1))
+        boundary = next_boundary(schedules, managed.planned_at)
         return boundary is not None and boundary <= now
 
     # -- one re-plan ---------------------------------------------------------------------------
@@ -356,6 +365,7 @@ class LoadBalancer:
         managed = self._sites[site_id]
         plan = managed.plan
         now = self._services.clock.now()
+        managed.planned_at = now
         sessions = await self._sessions(managed)
         limits = limits_in_force(plan, self._external, now)
         live = {session.key for session in sessions}

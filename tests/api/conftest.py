@@ -58,15 +58,16 @@ async def client(csms: Csms) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def connect(csms: Csms) -> AsyncIterator[Connect]:
-    """Connect a simulated station (registering it first unless it is known)."""
+    """Connect a simulated station (registering it first unless it is known), over OCPP 2.0.1
+    unless told ``subprotocol="ocpp2.1"``."""
     started: list[SimulatedStation] = []
 
     async def connect_station(
-        station_id: str = "CS1", answer: Answer | None = None
+        station_id: str = "CS1", answer: Answer | None = None, subprotocol: str = "ocpp2.0.1"
     ) -> SimulatedStation:
         if await csms.store.get_station(station_id) is None:
             await csms.store.put_station(StationRecord(station_id=station_id))
-        station = SimulatedStation(csms, station_id, answer)
+        station = SimulatedStation(csms, station_id, answer, subprotocol)
         await station.start()
         started.append(station)
         return station

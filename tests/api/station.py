@@ -1,5 +1,6 @@
 """A simulated charging station for the API tests: the station role's real endpoint and codec
-over a memory channel, served by the CSMS as any station is, answering the CSMS's CALLs."""
+over a memory channel, served by the CSMS as any station is, answering the CSMS's CALLs (in
+OCPP 2.0.1, or 2.1 when connected with subprotocol "ocpp2.1")."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ __all__ = ["Answer", "SimulatedStation"]
 
 Answer = Callable[[Any], Awaitable[Response]]
 
-OCPP201 = VERSIONS["2.0.1"]
-
 
 class SimulatedStation:
     """A station connected to a Csms over a memory channel.
@@ -32,9 +31,17 @@ class SimulatedStation:
         hold: while set to an unset Event, CALLs wait for it before being answered.
     """
 
-    def __init__(self, csms: Csms, station_id: str, answer: Answer | None = None) -> None:
+    def __init__(
+        self,
+        csms: Csms,
+        station_id: str,
+        answer: Answer | None = None,
+        subprotocol: str = "ocpp2.0.1",
+    ) -> None:
         self.csms = csms
         self.station_id = station_id
+        self.subprotocol = subprotocol
+        version = VERSIONS[subprotocol.removeprefix("ocpp")]
         self.received: list[Request[Response]] = []
         self.variables = {
             ("DeviceDataCtrlr", "ItemsPerMessage"): "2",
@@ -46,8 +53,8 @@ class SimulatedStation:
         self.call_arrived = asyncio.Event()
         station_end, self.csms_end = channel_pair()
         endpoint = Endpoint(
-            PayloadCodec(OCPP201, "station"),
-            OCPP201.dialect,
+            PayloadCodec(version, "station"),
+            version.dialect,
             new_message_id=counting_message_ids("s"),
         )
         self.channel = station_end
@@ -57,7 +64,7 @@ class SimulatedStation:
         """Connect, and return once the CSMS has the station's session."""
         self.serve_task = asyncio.create_task(
             self.csms.serve_channel(
-                self.station_id, self.csms_end, subprotocol="ocpp2.0.1", remote="memory"
+                self.station_id, self.csms_end, subprotocol=self.subprotocol, remote="memory"
             )
         )
         self.task = asyncio.create_task(self.connection.run())

@@ -40,7 +40,7 @@ class FakeCodec:
             raise ActionNotImplemented(f"{action} is not implemented")
         return _decode(payload, fields)
 
-    def decode_result(self, action: str, payload: bytes) -> object:
+    def decode_result(self, action: str, payload: bytes, request: object) -> object:
         return _decode(payload, RESPONSES[action])
 
     def encode(self, payload: object) -> bytes:

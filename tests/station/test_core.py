@@ -4,14 +4,17 @@ authorization cache and local list, the shared device model, and scenario docume
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, strategies as st
 
 from kilowatt.devicemodel import EvseShape, StationShape, standard_model
-from kilowatt.messages import v201
+from kilowatt.messages import encode, v21, v201
+from kilowatt.messages.bridge import convert
 from kilowatt.messages.v201 import ChargingStateEnumType as State, ConnectorStatusEnumType as Status
 from kilowatt.station.auth import AuthCache, LocalList
 from kilowatt.station.ev import ElectricState, EvSpec, advance, available_power
@@ -203,6 +206,34 @@ def test_the_journal_is_compacted(tmp_path: Path) -> None:
     assert seq_nos(path) == [9999]
 
 
+def test_2_1_events_with_their_cost_survive_a_restart_next_to_2_0_1_ones(tmp_path: Path) -> None:
+    """A station that prices locally queues 2.1 events (costDetails, tariffId); a journal
+    written before 2.1 (lines without a version) still loads as 2.0.1."""
+    path = tmp_path / "events.jsonl"
+    priced = msgspec.structs.replace(
+        convert(event(1), v21.TransactionEventRequest),
+        transaction_info=v21.TransactionType(transaction_id="tx-1", tariff_id="day"),
+        cost_details=v21.CostDetailsType(
+            total_cost=v21.TotalCostType(
+                currency="EUR",
+                type_of_cost=v21.TariffCostEnumType.NORMAL_COST,
+                total=v21.TotalPriceType(excl_tax=1.5, incl_tax=1.79),
+            ),
+            total_usage=v21.TotalUsageType(energy=5000.0, charging_time=600, idle_time=0),
+        ),
+    )
+    queue = EventQueue(path)
+    queue.put(event(0))
+    queue.put(priced)
+    queue.close()
+    with path.open("ab") as journal:
+        line = {"id": 3, "payload": json.loads(encode(event(2)))}  # as written before 2.1
+        journal.write(json.dumps(line).encode() + b"\n")
+    again = EventQueue(path)
+    assert [item.request for item in again] == [event(0), priced, event(2)]
+    again.close()
+
+
 def test_a_memory_queue_writes_nothing(tmp_path: Path) -> None:
     queue = EventQueue(None)
     queue.put(event(0))
@@ -309,19 +340,22 @@ def test_stations_of_one_make_share_definitions_but_not_identities() -> None:
 def test_a_scenario_document_loads() -> None:
     scenario = load_scenario(
         "repeat: 2\nstart_spread: 3\nsteps:\n"
-        "  - wait: 1.5\n  - plug_in: {evse: 2}\n  - authorize: {evse: 2, token: X, type: Central}\n"
+        "  - wait: 1.5\n  - plug_in: {evse: 2}\n  - choose_tariff: {evse: 2, tariff: per-minute}\n"
+        "  - authorize: {evse: 2, token: X, type: Central}\n"
         "  - fault: {evse: 2, connector: 1, seconds: 4}\n  - offline: 9\n  - unplug: {evse: 2}\n"
     )
     assert (scenario.repeat, scenario.start_spread) == (2, 3.0)
     assert [step.action for step in scenario.steps] == [
         "wait",
         "plug_in",
+        "choose_tariff",
         "authorize",
         "fault",
         "offline",
         "unplug",
     ]
-    token = scenario.steps[2].token
+    assert scenario.steps[2].tariff == "per-minute"
+    token = scenario.steps[3].token
     assert token is not None and token.type == v201.IdTokenEnumType.CENTRAL
 
 
@@ -333,6 +367,7 @@ def test_a_scenario_document_loads() -> None:
         ("steps:\n  - wait: -1", "wait takes seconds"),
         ("steps:\n  - plug_in: {evse: 1, colour: red}", "has no ['colour']"),
         ("steps:\n  - authorize: {evse: 1}", "authorize needs a token"),
+        ("steps:\n  - choose_tariff: {evse: 1}", "choose_tariff needs a tariff"),
         ("steps:\n  - authorize: {token: A, type: Bogus}", "unknown token type"),
         ("repeat: -2\nsteps: []", "repeat must be"),
         ("steps:\n  - {wait: 1, unplug: {}}", "one action per step"),

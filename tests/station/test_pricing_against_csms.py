@@ -50,9 +50,8 @@ async def test_a_session_priced_in_the_drivers_language(csms: Csms_, running: St
     await until(ended)
     record = await csms.store.get_transaction("CS-1", tx.id)
     assert record is not None
-    choice = await csms.csms.pricing.for_transaction(record)
-    assert choice is not None
-    engine = await csms.csms.pricing.cost(choice, record, csms.csms.clock.now())
+    engine = await csms.csms.pricing.cost(record, csms.csms.clock.now())
+    assert engine is not None
     assert engine.ended
     # I03: the total in the answer to the Ended event is the engine's, to the cent.
     assert Decimal(str(running.cost[tx.id])) == engine.total_cost

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from kilowatt.messages.v21 import TariffType
-from kilowatt.tariffs import MeterReading, Session, State, StateChange
+from kilowatt.tariffs import MeterReading, Session, State, StateChange, TariffChange
 
 T0 = datetime(2025, 1, 6, 20, 0, tzinfo=UTC)  # a Monday, 21:00 in Berlin
 
@@ -52,3 +52,8 @@ def linear(
         zone=zone,
         **extra,
     )
+
+
+def change(after: timedelta, to: TariffType, start: datetime = T0) -> TariffChange:
+    """A change to ``to`` at ``after`` from ``start`` (a negative ``after``: before it)."""
+    return TariffChange(start + after, to)

@@ -101,7 +101,7 @@ class StructCodec:
             raise ActionNotImplemented(f"{action} is not implemented")
         return _decode(payload, REQUESTS[action])
 
-    def decode_result(self, action: str, payload: bytes) -> object:
+    def decode_result(self, action: str, payload: bytes, request: object) -> object:
         return _decode(payload, RESPONSES[action])
 
     def encode(self, payload: object) -> bytes:

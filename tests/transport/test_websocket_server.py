@@ -421,7 +421,7 @@ class EchoCodec:
     def decode_call(self, action: str, payload: bytes) -> object:
         return self._decode(payload, EchoRequest)
 
-    def decode_result(self, action: str, payload: bytes) -> object:
+    def decode_result(self, action: str, payload: bytes, request: object) -> object:
         return self._decode(payload, EchoResponse)
 
     def encode(self, payload: object) -> bytes:

@@ -35,6 +35,7 @@ from kilowatt.rpc.errors import (
 
 __all__ = [
     "CSMS_ACTIONS",
+    "CSMS_ACTIONS_21",
     "action_not_sent",
     "call",
     "call_errors",
@@ -55,7 +56,10 @@ __all__ = [
 R = TypeVar("R", bound=Response)
 
 OCPP201 = VERSIONS["2.0.1"]
+OCPP21 = VERSIONS["2.1"]
 CSMS_ACTIONS = OCPP201.sent_by("csms")
+# The actions OCPP 2.1 adds to those the CSMS sends: only to stations connected over 2.1.
+CSMS_ACTIONS_21 = OCPP21.sent_by("csms") - CSMS_ACTIONS
 
 
 # -- stations --------------------------------------------------------------------------------
@@ -135,20 +139,25 @@ async def delete_station(csms: Csms, station_id: str) -> None:
 
 def action_not_sent(action: str) -> ApiError:
     """The 404 for an action the CSMS does not send: unknown, or sent by stations only."""
-    if action in OCPP201.requests:
+    if action in OCPP201.requests or action in OCPP21.requests:
         return ApiError(
             404,
             "action_not_sent_by_csms",
             f"{action} is sent by charging stations to the CSMS, never by the CSMS",
         )
-    return ApiError(404, "unknown_action", f"OCPP 2.0.1 has no action {action!r}")
+    return ApiError(404, "unknown_action", f"neither OCPP 2.0.1 nor 2.1 has an action {action!r}")
 
 
-def _schema_violation(error: RpcError, action: str) -> ApiError:
+def _version_of(session: StationSession | None) -> str:
+    """The OCPP version a station's live session speaks: "2.1" over ocpp2.1, else "2.0.1"."""
+    return "2.1" if session is not None and session.subprotocol == "ocpp2.1" else "2.0.1"
+
+
+def _schema_violation(error: RpcError, action: str, version: str = "2.0.1") -> ApiError:
     return ApiError(
         422,
         "schema_violation",
-        f"the {action} request breaks the OCPP 2.0.1 schema: {error.description}",
+        f"the {action} request breaks the OCPP {version} schema: {error.description}",
         code=error.code,
         field=error.details.get("path"),
     )
@@ -189,10 +198,11 @@ def call_errors(csms: Csms, station_id: str, action: str) -> Iterator[None]:
         ) from None
     except InvalidResponse as invalid:
         error = invalid.error
+        version = _version_of(csms.registry.get(station_id))
         raise ApiError(
             502,
             "invalid_response",
-            f"the answer of station {station_id!r} to {invalid.action} breaks the OCPP 2.0.1 "
+            f"the answer of station {station_id!r} to {invalid.action} breaks the OCPP {version} "
             f"schema: {error.description}",
             code=error.code,
             field=error.details.get("path"),
@@ -243,21 +253,36 @@ def parse(action: str, payload: bytes) -> Request[Response]:
 
 
 async def send_raw(csms: Csms, station_id: str, action: str, payload: bytes) -> Response:
-    """Send an operator's payload, exactly as given, once it passes the action's schema.
+    """Send an operator's payload, exactly as given, once it passes the action's schema in the
+    OCPP version the station is connected with (2.1 over "ocpp2.1", else 2.0.1).
 
-    It goes to any connected station, booted or not, Accepted or not.
+    It goes to any connected station, booted or not, Accepted or not. The response is of the
+    same version as the request.
 
     Raises:
-        ApiError: 404 unknown action or station, 422 schema violation, or the errors of
-            ``call_errors``.
+        ApiError: 404 unknown action or station, 409 an OCPP 2.1 action to a station connected
+            over 2.0.1, 422 schema violation, or the errors of ``call_errors``.
     """
-    if action not in CSMS_ACTIONS:
+    if action not in CSMS_ACTIONS and action not in CSMS_ACTIONS_21:
         raise action_not_sent(action)
-    await station(csms, station_id)
+    _, session = await station(csms, station_id)
+    if session is not None:
+        version = _version_of(session)
+    else:
+        # Not connected (answered 409 by the call): checked against the version that has it.
+        version = "2.0.1" if action in CSMS_ACTIONS else "2.1"
+    if version == "2.0.1" and action in CSMS_ACTIONS_21:
+        raise ApiError(
+            409,
+            "not_supported_by_station",
+            f"station {station_id!r} is connected over OCPP 2.0.1, which has no {action}: "
+            "it is an OCPP 2.1 action",
+            station_version="2.0.1",
+        )
     try:
-        request = request_from_json(OCPP201.requests, action, payload)
+        request = request_from_json(VERSIONS[version].requests, action, payload)
     except RpcError as error:
-        raise _schema_violation(error, action) from None
+        raise _schema_violation(error, action, version) from None
     with call_errors(csms, station_id, action):
         return await csms.commands.call(station_id, request)
 

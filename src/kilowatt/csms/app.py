@@ -20,17 +20,18 @@ from cryptography.x509.oid import NameOID
 from kilowatt.clock import Clock
 from kilowatt.csms.auth import PasswordChecker, hash_password
 from kilowatt.csms.balancing import LoadBalancer
-from kilowatt.csms.commands import InProcessCommandBus
+from kilowatt.csms.commands import InProcessCommandBus, StationNotConnected
 from kilowatt.csms.config import Settings
 from kilowatt.csms.context import Context, Services
-from kilowatt.csms.handlers import ocpp201_router
+from kilowatt.csms.handlers import ocpp_router
 from kilowatt.csms.pki import CertificateAuthority
-from kilowatt.csms.pricing import Pricing
+from kilowatt.csms.pricing import Pricing, send_default_tariffs
 from kilowatt.csms.registry import StationRegistry
 from kilowatt.csms.session import StationSession
 from kilowatt.csms.sites import SitePlan, parse_site
 from kilowatt.csms.store import FrameLogEntry, SiteRecord, StationRecord, Store
-from kilowatt.messages import VERSIONS, PayloadCodec
+from kilowatt.messages import VERSIONS, PayloadCodec, v21
+from kilowatt.messages.bridge import BridgeCodec
 from kilowatt.rpc import Endpoint, FrameRecord
 from kilowatt.transport.channel import TextChannel
 from kilowatt.transport.connection import Connection
@@ -40,7 +41,9 @@ __all__ = ["Csms"]
 
 logger = logging.getLogger(__name__)
 
-SUBPROTOCOLS = ("ocpp2.0.1",)
+# OCPP 2.1 is served by the 2.0.1 handlers through the bridge (messages/bridge.py), plus the
+# 2.1 handlers of the tariff use cases; other 2.1-only actions answer NotSupported.
+SUBPROTOCOLS = ("ocpp2.0.1", "ocpp2.1")
 T = TypeVar("T")
 
 
@@ -78,11 +81,18 @@ class Csms:
             certificate_authority=certificate_authority,
             commands=self.commands,
         )
-        self._router = ocpp201_router()
+        self._router = ocpp_router()
+        # The actions a 2.1 station's requests keep their 2.1 type for: those with a 2.1 handler.
+        self._native_21 = frozenset(
+            request.ACTION for request in self._router.routed if request.__module__ == v21.__name__
+        )
         self.balancer = LoadBalancer(self.services, self.registry)
         self.services.load_balancer = self.balancer
         self.services.charging_allowance = self.balancer.allowance
         self._balancing: asyncio.Task[None] | None = None
+        # The OCPP version of each station's last connection in this process: a 2.1 station
+        # that prices locally must hear of a tariff change (I12) even while it is away.
+        self._last_version: dict[str, str] = {}
         self.pricing = Pricing(store, self.balancer.site_of)
         self.services.pricing = self.pricing
 
@@ -164,6 +174,62 @@ class Csms:
             self._balancing.cancel()
         self._password_worker.shutdown(wait=False, cancel_futures=True)
 
+    # -- tariffs (block I) -----------------------------------------------------------------------
+
+    async def send_tariffs(self, station_id: str) -> bool:
+        """I07/I11: give a connected 2.1 station the CSMS's default tariffs for it (after a
+        tariff changed); False when it is not connected over 2.1 or refused one.
+
+        Raises:
+            OcppError: the station could not be asked.
+        """
+        session = self.registry.get(station_id)
+        if session is None or session.subprotocol != "ocpp2.1":
+            return False
+        return await send_default_tariffs(self.commands, self.pricing, station_id)
+
+    async def change_transaction_tariff(
+        self, station_id: str, transaction_id: str, tariff_id: str
+    ) -> str:
+        """I12: price a running transaction with another tariff from now on.
+
+        A 2.1 station that prices locally is sent ChangeTransactionTariff and the change holds
+        once it accepts; for a 2.0.1 station the CSMS, which prices alone, applies it now.
+        Returns the outcome: Accepted, or the station's TariffChangeStatus (TxNotFound,
+        NoCurrencyChange...).
+
+        Raises:
+            LookupError: no such running transaction, or no such tariff.
+            ValueError: the transaction has no tariff, or the new one is in another currency.
+            StationNotConnected, OcppError: the station could not be asked.
+        """
+        record = await self.store.get_transaction(station_id, transaction_id)
+        if record is None or record.started_at is None or record.ended_at is not None:
+            raise LookupError(f"no running transaction {transaction_id} at {station_id}")
+        choice = next((c for c in self.pricing.tariffs if c.record.tariff_id == tariff_id), None)
+        if choice is None:
+            raise LookupError(f"no tariff {tariff_id}")
+        current = await self.pricing.of_transaction(record)
+        if current is None:
+            raise ValueError(f"transaction {transaction_id} has no tariff to change")
+        if choice.tariff.currency.upper() != current.first.currency.upper():
+            raise ValueError(f"the transaction is priced in {current.first.currency}")
+        session = self.registry.get(station_id)
+        if session is None and self._last_version.get(station_id) == "ocpp2.1":
+            # Its cost is its own: changed behind its back, the two ends would disagree.
+            raise StationNotConnected(f"station {station_id} is not connected")
+        if session is not None and session.subprotocol == "ocpp2.1":
+            answer = await self.commands.call(
+                station_id,
+                v21.ChangeTransactionTariffRequest(
+                    tariff=choice.tariff, transaction_id=transaction_id
+                ),
+            )
+            if answer.status != v21.TariffChangeStatusEnumType.ACCEPTED:
+                return str(answer.status)
+        await self.pricing.change(record, choice.tariff, self.clock.now())
+        return "Accepted"
+
     # -- sites (load balancing) ----------------------------------------------------------------
 
     async def put_site(self, document: Any) -> SitePlan:
@@ -204,6 +270,9 @@ class Csms:
         if station is None:
             raise LookupError(f"station {station_id} is not registered")
         version = VERSIONS[subprotocol.removeprefix("ocpp")]
+        codec: PayloadCodec | BridgeCodec = PayloadCodec(version, "csms")
+        if version.name == "2.1":
+            codec = BridgeCodec(version, VERSIONS["2.0.1"], "csms", self._native_21)
         session = StationSession(
             station,
             connection_id=uuid.uuid4().hex,
@@ -212,13 +281,14 @@ class Csms:
             remote=remote,
         )
         endpoint = Endpoint(
-            PayloadCodec(version, "csms"),
+            codec,
             version.dialect,
             call_timeout=self.settings.call_timeout,
             max_frame_size=self.settings.max_frame_size,
             trace=self._frame_logger(session),
         )
         context = Context(session, self.services)
+        self._last_version[station_id] = subprotocol
 
         async def on_call(request: object) -> Any:
             session.check_allowed(request)

@@ -19,7 +19,7 @@ from kilowatt.csms.local_lists import LocalListSent, NoLocalList, NotSynchronize
 from kilowatt.csms.registry import StationRegistry
 from kilowatt.csms.session import PENDING, StationSession
 from kilowatt.csms.store import Store
-from kilowatt.messages import Message, Request, Response, decode, encode, v201
+from kilowatt.messages import Message, Request, Response, decode, encode, v21, v201
 from kilowatt.rpc.errors import ConnectionLost
 
 __all__ = ["CommandBus", "InProcessCommandBus", "StationNotConnected"]
@@ -75,7 +75,7 @@ _TRIGGERED = {
 def _allow_answers(session: StationSession, request: Request[Response]) -> None:
     if session.station.boot_status != PENDING:
         return
-    if isinstance(request, v201.TriggerMessageRequest):
+    if isinstance(request, v201.TriggerMessageRequest | v21.TriggerMessageRequest):
         action = _TRIGGERED.get(str(request.requested_message))
     else:
         action = _ANSWERED_WITH.get(request.ACTION)

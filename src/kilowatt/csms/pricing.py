@@ -1,13 +1,15 @@
-"""Pricing in the CSMS for OCPP 2.0.1 stations (I01-I03): the tariff text a driver sees before
-charging, the running cost during the session, and the total cost at its end.
+"""Pricing in the CSMS: the tariff text a driver sees before charging, the running cost during
+the session, and the total cost at its end (OCPP 2.0.1, I01-I03); the tariffs a 2.1 station
+prices with itself and the check of its cost (I07-I12).
 
-Tariffs are OCPP 2.1 TariffTypes (``kilowatt.tariffs``), so that the same document can later go
-to 2.1 stations as is. Which tariff applies to a transaction: the first whose id-token groups
-hold the driver's group, else the first that names its EVSE, its station, its site, else the
-default one. The cost
-comes from the engine over what the CSMS stored of the transaction (its energy readings and
-charging states), so the running cost and the final cost are those a station with the same
-facts computes.
+Tariffs are OCPP 2.1 TariffTypes (``kilowatt.tariffs``), so the same document goes to 2.1
+stations as is. Which tariff applies to a transaction: the first whose id-token groups hold the
+driver's group, else the first that names its EVSE, its station, its site, else the default
+one; a 2.1 station may report another (the scheme its driver chose), which the CSMS adopts when
+it is one of its own. A transaction keeps its tariffs, the first and each change, in the store.
+The cost comes from the engine over the TransactionEvents the CSMS stored
+(``tariffs/events.py``), the facts a station that prices locally reads from the events it
+sent: both compute the same cost.
 """
 
 from __future__ import annotations
@@ -15,25 +17,33 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from kilowatt.csms.store import Store, TariffRecord, TransactionRecord
-from kilowatt.messages import CustomData, decode, v21, v201
+from kilowatt.csms.store import Store, TariffRecord, TransactionRecord, TransactionTariffRecord
+from kilowatt.messages import CustomData, decode, encode, v21, v201
 from kilowatt.tariffs import (
     CostBreakdown,
-    MeterReading,
-    Session,
-    State,
-    StateChange,
+    TariffChange,
     calculate,
     pick_description,
     price_text,
 )
+from kilowatt.tariffs.events import session_from_events
 
-__all__ = ["COSTMSG", "Pricing", "TariffChoice", "california_prices"]
+if TYPE_CHECKING:
+    from kilowatt.csms.commands import CommandBus
+
+__all__ = [
+    "COSTMSG",
+    "Pricing",
+    "TariffChoice",
+    "TransactionTariffs",
+    "california_prices",
+    "send_default_tariffs",
+]
 
 # The OCA's California pricing (whitepaper for 1.6 and 2.0.1): running-cost data in customData
 # of CostUpdated, for stations that declare CustomImplementationEnabled[COSTMSG].
@@ -41,9 +51,29 @@ COSTMSG = "org.openchargealliance.costmsg"
 
 logger = logging.getLogger(__name__)
 
-ENERGY = v201.MeasurandEnumType.ENERGY_ACTIVE_IMPORT_REGISTER.value
-POWER = v201.MeasurandEnumType.POWER_ACTIVE_IMPORT.value
-CHARGING = {v201.ChargingStateEnumType.CHARGING}
+# How far the instant a station reports for a tariff change may lie from the CSMS's own
+# record of it (clock skew plus the round trip) and still be taken.
+CHANGE_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class TransactionTariffs:
+    """The tariff a transaction started with and the changes since (I12), in order."""
+
+    first: v21.TariffType
+    changes: tuple[TariffChange, ...] = ()
+
+    @property
+    def current(self) -> v21.TariffType:
+        return self.changes[-1].tariff if self.changes else self.first
+
+    @classmethod
+    def of(cls, rows: list[TransactionTariffRecord]) -> TransactionTariffs:
+        tariffs = [decode(row.tariff, v21.TariffType) for row in rows]
+        changes = tuple(
+            TariffChange(row.at, t) for row, t in zip(rows[1:], tariffs[1:], strict=True)
+        )
+        return cls(tariffs[0], changes)
 
 
 @dataclass(frozen=True)
@@ -59,7 +89,10 @@ class Pricing:
         self._store = store
         self._site_of = site_of
         self._tariffs: list[TariffChoice] = []
-        self._chosen: dict[tuple[str, str], TariffChoice | None] = {}  # per transaction
+        self._of_transaction: dict[tuple[str, str], TransactionTariffs] = {}
+        # A station's report of a change that came before the CSMS recorded the change (the
+        # station sends its TariffChanged event as it answers): (tariff id, instant).
+        self._reported: dict[tuple[str, str], tuple[str, datetime]] = {}
 
     async def load(self) -> None:
         self._tariffs = [_choice(record) for record in await self._store.tariffs()]
@@ -109,20 +142,163 @@ class Pricing:
                     return choice
         return None
 
-    async def for_transaction(self, record: TransactionRecord) -> TariffChoice | None:
-        """The tariff of a transaction, chosen once (by its token's group and its station) and
-        kept for it: a tariff edited later applies to later transactions."""
+    def driver_tariff(self, group_id: str | None) -> TariffChoice | None:
+        """I08: the tariff of a driver's group, if it has one of its own (a subscription)."""
+        if group_id is None:
+            return None
+        return next((c for c in self._tariffs if group_id in (c.record.group_ids or ())), None)
+
+    def station_tariffs(self, station_id: str) -> list[tuple[int, v21.TariffType]]:
+        """I07: the default tariffs a 2.1 station holds, as (EVSE id, tariff), 0 for every
+        EVSE: the everyone-else default, the site's and the station's (the price schemes a
+        driver may choose from), then each EVSE's own. Least specific first: a station takes
+        the tariff set last as the default of an EVSE (station/tariffs.py)."""
+        site_id = self._site_of(station_id)
+        found: list[tuple[int, v21.TariffType]] = []
+        for applies in (
+            lambda r: r.is_default,
+            lambda r: site_id is not None and site_id in (r.site_ids or ()),
+            lambda r: station_id in (r.station_ids or ()),
+        ):
+            for choice in self._tariffs:
+                entry = (0, choice.tariff)
+                if applies(choice.record) and entry not in found:
+                    found.append(entry)
+        prefix = f"{station_id}/"
+        for choice in self._tariffs:
+            for scope in choice.record.evse_ids or ():
+                if scope.startswith(prefix) and scope[len(prefix) :].isdigit():
+                    found.append((int(scope[len(prefix) :]), choice.tariff))
+        return found
+
+    async def of_transaction(self, record: TransactionRecord) -> TransactionTariffs | None:
+        """The tariffs of a transaction: the one chosen when first asked (by its token's group,
+        its EVSE and station), then every change. Stored with their content: a tariff edited
+        or deleted later does not change a transaction's cost, nor does a restart."""
         key = (record.station_id, record.transaction_id)
-        if key not in self._chosen:
+        known = self._of_transaction.get(key)
+        if known is not None:
+            return known
+        rows = await self._store.transaction_tariffs(*key)
+        if not rows:
             group = None
             if record.id_token is not None and record.id_token_type is not None:
                 token = await self._store.get_id_token(record.id_token, record.id_token_type)
                 group = token.group_id_token if token is not None else None
-            self._chosen[key] = self.tariff_for(record.station_id, group, record.evse_id)
-        return self._chosen[key]
+            choice = self.tariff_for(record.station_id, group, record.evse_id)
+            if choice is None or record.started_at is None:
+                return None
+            rows = [self._row(record, 0, record.started_at, choice.tariff)]
+            await self._store.put_transaction_tariff(rows[0])
+        tariffs = TransactionTariffs.of(rows)
+        self._of_transaction[key] = tariffs
+        return tariffs
+
+    async def adopt(self, record: TransactionRecord, tariff_id: str) -> bool:
+        """A 2.1 station says which tariff it applies to a transaction (transactionInfo.tariffId:
+        the default of its EVSE, the driver's tariff, or the scheme the driver chose): the CSMS
+        prices the transaction with that tariff too, if it is one of the CSMS's and no change
+        was made yet. Returns whether the transaction's tariff is now ``tariff_id``."""
+        current = await self.of_transaction(record)
+        if current is not None and current.current.tariff_id == tariff_id:
+            return True
+        if current is not None and current.changes:
+            return False  # after a change the CSMS's record stands; the station is corrected
+        choice = next((c for c in self._tariffs if c.record.tariff_id == tariff_id), None)
+        if choice is None or record.started_at is None:
+            return False
+        row = self._row(record, 0, record.started_at, choice.tariff)
+        await self._store.put_transaction_tariff(row)
+        self._of_transaction[(record.station_id, record.transaction_id)] = TransactionTariffs.of(
+            [row]
+        )
+        return True
+
+    async def change(self, record: TransactionRecord, tariff: v21.TariffType, at: datetime) -> None:
+        """I12: from ``at`` on the transaction is priced with ``tariff``.
+
+        Raises:
+            ValueError: the transaction has no tariff to change, or ``tariff`` is in another
+                currency (the station would answer NoCurrencyChange).
+        """
+        current = await self.of_transaction(record)
+        if current is None:
+            raise ValueError(f"transaction {record.transaction_id} has no tariff to change")
+        if tariff.currency.upper() != current.first.currency.upper():
+            raise ValueError(
+                f"the transaction is priced in {current.first.currency}, not {tariff.currency}"
+            )
+        key = (record.station_id, record.transaction_id)
+        reported = self._reported.pop(key, None)
+        if reported is not None and reported[0] == tariff.tariff_id:
+            at = self._agreed(record, tariff.tariff_id, reported[1], at, current)
+        row = self._row(record, len(current.changes) + 1, at, tariff)
+        await self._store.put_transaction_tariff(row)
+        self._of_transaction[(record.station_id, record.transaction_id)] = TransactionTariffs(
+            current.first, (*current.changes, TariffChange(at, tariff))
+        )
+
+    async def changed_at(self, record: TransactionRecord, tariff_id: str, at: datetime) -> None:
+        """The instant a 2.1 station applied a change, as it reports it (its TransactionEvent
+        with trigger TariffChanged): both ends then price from the same instant, instead of
+        the CSMS's moment of the answer, a round trip apart."""
+        key = (record.station_id, record.transaction_id)
+        current = await self.of_transaction(record)
+        if current is None:
+            return
+        if not current.changes or current.changes[-1].tariff.tariff_id != tariff_id:
+            self._reported[key] = (tariff_id, at)  # the CSMS records the change next
+            return
+        last = current.changes[-1]
+        agreed = self._agreed(record, tariff_id, at, last.at, current)
+        if agreed == last.at:
+            return
+        position = len(current.changes)
+        await self._store.put_transaction_tariff(self._row(record, position, agreed, last.tariff))
+        self._of_transaction[key] = TransactionTariffs(
+            current.first, (*current.changes[:-1], TariffChange(agreed, last.tariff))
+        )
+
+    @staticmethod
+    def _agreed(
+        record: TransactionRecord,
+        tariff_id: str,
+        reported: datetime,
+        own: datetime,
+        current: TransactionTariffs,
+    ) -> datetime:
+        """The station's instant of a change, unless it is implausible: before the change
+        before it, or further than CHANGE_SKEW from the CSMS's own."""
+        earlier = current.changes[-2].at if len(current.changes) > 1 else record.started_at
+        if (earlier is not None and reported < earlier) or abs(reported - own) > CHANGE_SKEW:
+            logger.warning(
+                "%s/%s: the station applied tariff %s at %s, the CSMS at %s: the CSMS's kept",
+                record.station_id,
+                record.transaction_id,
+                tariff_id,
+                reported.isoformat(),
+                own.isoformat(),
+            )
+            return own
+        return reported
 
     def forget(self, record: TransactionRecord) -> None:
-        self._chosen.pop((record.station_id, record.transaction_id), None)
+        """Drop the cached tariffs of an ended transaction (the store keeps them)."""
+        self._of_transaction.pop((record.station_id, record.transaction_id), None)
+        self._reported.pop((record.station_id, record.transaction_id), None)
+
+    @staticmethod
+    def _row(
+        record: TransactionRecord, position: int, at: datetime, tariff: v21.TariffType
+    ) -> TransactionTariffRecord:
+        return TransactionTariffRecord(
+            station_id=record.station_id,
+            transaction_id=record.transaction_id,
+            position=position,
+            at=at,
+            tariff_id=tariff.tariff_id,
+            tariff=encode(tariff).decode(),
+        )
 
     def tariff_text(
         self, choice: TariffChoice, language1: str | None, language2: str | None
@@ -141,42 +317,27 @@ class Pricing:
             language="en",
         )
 
-    async def cost(
-        self, choice: TariffChoice, record: TransactionRecord, at: datetime
-    ) -> CostBreakdown:
-        """The cost of a transaction as stored: final once it ended, else the running cost."""
-        assert record.started_at is not None
-        samples = await self._store.meter_samples(
-            record.station_id, transaction_id=record.transaction_id
-        )
-        energy: dict[datetime, Decimal] = {}
-        power: dict[datetime, Decimal] = {}
-        for sample in samples:
-            if sample.phase is not None:
-                continue
-            scale = Decimal(10) ** (sample.multiplier or 0)
-            if sample.measurand == ENERGY:
-                kilo = Decimal(1000) if sample.unit == "kWh" else Decimal(1)
-                energy[sample.timestamp] = Decimal(str(sample.value)) * scale * kilo
-            elif sample.measurand == POWER:
-                kilo = Decimal(1000) if sample.unit == "kW" else Decimal(1)
-                power[sample.timestamp] = Decimal(str(sample.value)) * scale * kilo
-        readings = []
-        highest = Decimal(0)
-        for when in sorted(energy):
-            highest = max(highest, energy[when])  # a register never falls; a reading may
-            readings.append(MeterReading(when, highest, power.get(when)))
-        changes = [
-            StateChange(when, State.CHARGING if charging else State.IDLE)
-            for when, charging in await self._charging_states(record)
+    async def cost(self, record: TransactionRecord, at: datetime) -> CostBreakdown | None:
+        """The cost of a transaction as stored: final once it ended, else the running cost at
+        ``at``; None when no tariff applies. Priced from the stored TransactionEvents, the
+        facts a station that prices locally reads from the events it sent
+        (``tariffs/events.py``)."""
+        tariffs = await self.of_transaction(record)
+        if tariffs is None or record.started_at is None:
+            return None
+        events = [
+            decode(stored.payload, v201.TransactionEventRequest)
+            for stored in await self._store.transaction_events(
+                record.station_id, record.transaction_id
+            )
         ]
-        session = Session(
-            start=record.started_at,
-            readings=tuple(readings),
-            changes=tuple(changes),
-            end=record.ended_at,
+        session = session_from_events(events, start=record.started_at, end=record.ended_at)
+        return calculate(
+            tariffs.first,
+            session,
+            at=None if record.ended_at else max(at, record.started_at),
+            changes=tariffs.changes,
         )
-        return calculate(choice.tariff, session, at=None if record.ended_at else at)
 
     async def wants_california_prices(self, station_id: str) -> bool:
         """Whether the station declared the California-pricing extension in its device model."""
@@ -190,25 +351,37 @@ class Pricing:
                 return variable.value == "true"
         return False
 
-    async def _charging_states(self, record: TransactionRecord) -> list[tuple[datetime, bool]]:
-        found = []
-        for stored in await self._store.transaction_events(
-            record.station_id, record.transaction_id
-        ):
-            event = decode(stored.payload, v201.TransactionEventRequest)
-            state = event.transaction_info.charging_state
-            if state is not msgspec.UNSET:
-                found.append((event.timestamp, state in CHARGING))
-        return found
+
+async def send_default_tariffs(commands: CommandBus, pricing: Pricing, station_id: str) -> bool:
+    """I07/I11: make a 2.1 station's default tariffs the CSMS's: clear those it holds, then set
+    each (``Pricing.station_tariffs``). A transaction keeps the tariff it started with.
+
+    Returns whether the station accepted every tariff (a refusal is logged with its status).
+    """
+    await commands.call(station_id, v21.ClearTariffsRequest())
+    accepted = True
+    for evse_id, tariff in pricing.station_tariffs(station_id):
+        answer = await commands.call(
+            station_id, v21.SetDefaultTariffRequest(evse_id=evse_id, tariff=tariff)
+        )
+        if answer.status != v21.TariffSetStatusEnumType.ACCEPTED:
+            accepted = False
+            logger.warning(
+                "%s refused tariff %s for EVSE %s: %s",
+                station_id,
+                tariff.tariff_id,
+                evse_id,
+                answer.status,
+            )
+    return accepted
 
 
 def california_prices(
-    choice: TariffChoice, cost: CostBreakdown, at: datetime, charging: bool
+    tariff: v21.TariffType, cost: CostBreakdown, at: datetime, charging: bool
 ) -> CustomData:
     """The California-pricing ``customData`` of a CostUpdated: the reading, the state, and the
     prices in force (the tariff's first price of each kind, per kWh, per hour, fixed), with the
     idle price and its grace period."""
-    tariff = choice.tariff
     charging_price: dict[str, float] = {}
     if tariff.energy is not msgspec.UNSET:
         charging_price["kWhPrice"] = tariff.energy.prices[0].price_kwh

@@ -349,6 +349,8 @@ def _clock_and_charging(c: _Catalogue, shape: StationShape) -> None:
     for instance in ("Tariff", "Cost"):
         c.boolean(tariff, "Enabled", True, instance=instance)
         c.boolean(tariff, "Available", True, READ_ONLY, instance=instance)
+    # I07/I12 (OCPP 2.1): the price elements one tariff may have, or TooManyElements.
+    c.integer(tariff, "MaxElements", 20, READ_ONLY, instance="Tariff")
     c.add(tariff, "Currency", DataType.STRING, shape.currency, high=3)
     c.add(tariff, "TariffFallbackMessage", DataType.STRING, "", high=255)
     c.add(tariff, "TotalCostFallbackMessage", DataType.STRING, "", high=255)

@@ -121,7 +121,7 @@ class PayloadCodec:
             raise NotSupported(f"{action} is not sent to this side")
         return decode(payload, cls)
 
-    def decode_result(self, action: str, payload: bytes) -> Response:
+    def decode_result(self, action: str, payload: bytes, request: object = None) -> Response:
         cls = self.version.responses.get(action)
         if cls is None:
             raise ActionNotImplemented(f"{action} has no response")

@@ -81,8 +81,8 @@ class PayloadCodec(Protocol):
         """
         ...
 
-    def decode_result(self, action: str, payload: bytes) -> object:
-        """Decode a received CALLRESULT's payload for the action we called.
+    def decode_result(self, action: str, payload: bytes, request: object) -> object:
+        """Decode a received CALLRESULT's payload for the action we called with ``request``.
 
         Raises:
             RpcError: the payload breaks the action's response schema.

@@ -87,6 +87,7 @@ class _OutgoingCall:
     message_id: str
     action: str
     text: str
+    request: object  # the payload, for the codec to decode its answer as the matching type
     deadline: float = 0.0  # set when the CALL goes out
 
 
@@ -225,7 +226,7 @@ class Endpoint:
         self._check_open()
         message_id = self._next_message_id()
         text = self._encode(Call(message_id, action, msgspec.Raw(self._codec.encode(payload))))
-        self._queued.append(_OutgoingCall(message_id, action, text))
+        self._queued.append(_OutgoingCall(message_id, action, text, payload))
         self._send_next(now)
         return message_id
 
@@ -342,7 +343,7 @@ class Endpoint:
             return
         self._trace_frame("in", CALLRESULT, call.message_id, call.action, text)
         try:
-            response = self._codec.decode_result(call.action, bytes(frame.payload))
+            response = self._codec.decode_result(call.action, bytes(frame.payload), call.request)
         except RpcError as error:
             self._refuse_response(call, CALLRESULT, error, now)
             return

@@ -51,11 +51,25 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _common(fleet)
 
 
+def _versions(text: str) -> tuple[str, ...]:
+    versions = tuple(f"ocpp{version.strip()}" for version in text.split(","))
+    unknown = [v for v in versions if v not in ("ocpp2.0.1", "ocpp2.1")]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"the station speaks 2.0.1 and 2.1, not {unknown}")
+    return versions
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password", help="Basic-auth password (security profiles 1-2)")
     parser.add_argument("--evses", type=int, default=1, help="EVSEs per station (default 1)")
     parser.add_argument("--max-power", type=float, default=22000.0, help="W per EVSE")
     parser.add_argument("--scenario", help="a scenario file (YAML); default: charge, rest, again")
+    parser.add_argument(
+        "--ocpp",
+        type=_versions,
+        default=("ocpp2.0.1",),
+        help="OCPP versions offered, preferred first, e.g. 2.1,2.0.1 (2.1: local cost, I07-I12)",
+    )
 
 
 def _config(args: argparse.Namespace, station_id: str, data_dir: Path | None) -> StationConfig:
@@ -73,6 +87,7 @@ def _config(args: argparse.Namespace, station_id: str, data_dir: Path | None) ->
         password=args.password,
         data_dir=data_dir,
         durable=data_dir is not None,
+        ocpp_versions=args.ocpp,
     )
 
 

@@ -28,6 +28,8 @@ class StationConfig:
             profiles 2 and 3).
         client_certificate: (certificate chain, private key) PEM files for profile 3 until the
             CSMS has signed one of its own (A02); a signed one is used from then on.
+        ocpp_versions: the subprotocols offered, most preferred first: "ocpp2.0.1", and
+            "ocpp2.1" for OCPP 2.1's tariffs and local cost calculation (I07-I12).
         compression: offer permessage-deflate. Off by default: its zlib contexts take some
             100 KiB per connection, most of a simulated station's memory, for OCPP frames of a
             few hundred bytes.
@@ -43,6 +45,7 @@ class StationConfig:
     csms_ca: Path | None = None
     client_certificate: tuple[Path, Path] | None = None
     compression: bool = False
+    ocpp_versions: tuple[str, ...] = ("ocpp2.0.1",)
 
     @property
     def station_id(self) -> str:

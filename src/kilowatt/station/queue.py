@@ -21,13 +21,16 @@ from typing import IO
 
 import msgspec
 
-from kilowatt.messages import decode, encode
-from kilowatt.messages.v201 import TransactionEventRequest
+from kilowatt.messages import decode, encode, v21, v201
 
 __all__ = ["EventQueue", "Queued"]
 
 # Compact the journal when it holds this many more lines than messages waiting.
 COMPACT_AFTER = 1000
+
+
+# A station that prices locally queues OCPP 2.1 events (with costDetails), others 2.0.1 ones.
+TransactionEventRequest = v201.TransactionEventRequest | v21.TransactionEventRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,12 @@ _TAKEN = msgspec.Raw(b"null")
 class _Line(msgspec.Struct):
     id: int
     payload: msgspec.Raw = _TAKEN  # null: the message of this id was taken out
+    version: str = "2.0.1"  # of the payload; lines of journals before 2.1 have none
+
+
+def _line(id_: int, request: TransactionEventRequest) -> _Line:
+    version = "2.1" if isinstance(request, v21.TransactionEventRequest) else "2.0.1"
+    return _Line(id_, msgspec.Raw(encode(request)), version)
 
 
 _line_decoder = msgspec.json.Decoder(_Line)
@@ -70,7 +79,7 @@ class EventQueue:
         queued = Queued(self._next_id, request)
         self._next_id += 1
         self._waiting[queued.id] = request
-        self._write(_Line(queued.id, msgspec.Raw(encode(request))))
+        self._write(_line(queued.id, request))
         return queued
 
     def head(self) -> Queued | None:
@@ -120,14 +129,19 @@ class EventQueue:
             if bytes(line.payload) == bytes(_TAKEN):
                 self._waiting.pop(line.id, None)
             else:
-                self._waiting[line.id] = decode(bytes(line.payload), TransactionEventRequest)
+                payload = bytes(line.payload)
+                self._waiting[line.id] = (
+                    decode(payload, v21.TransactionEventRequest)
+                    if line.version == "2.1"
+                    else decode(payload, v201.TransactionEventRequest)
+                )
 
     def _compact(self) -> None:
         assert self._path is not None and self._file is not None
         scratch = self._path.with_suffix(".compacting")
         with scratch.open("wb") as out:
             for id_, request in self._waiting.items():
-                out.write(msgspec.json.encode(_Line(id_, msgspec.Raw(encode(request)))) + b"\n")
+                out.write(msgspec.json.encode(_line(id_, request)) + b"\n")
             out.flush()
             os.fsync(out.fileno())
         self._file.close()

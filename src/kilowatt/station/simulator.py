@@ -8,6 +8,7 @@ stations in one process and reports progress. A scenario document (YAML or JSON)
     steps:
       - wait: 5               # seconds
       - plug_in: {evse: 1}
+      - choose_tariff: {evse: 1, tariff: per-minute}   # a price scheme on offer (OCPP 2.1)
       - authorize: {evse: 1, token: TAG-1}    # type ISO14443 unless given
       - wait: 600
       - authorize: {evse: 1, token: TAG-1}    # the same card again stops the transaction
@@ -50,11 +51,12 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # wait, plug_in, authorize, unplug, offline, fault
+    action: str  # wait, plug_in, choose_tariff, authorize, unplug, offline, fault
     seconds: float = 0.0
     evse: int = 1
     connector: int = 1
     token: v201.IdTokenType | None = None
+    tariff: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ _FIELDS = {
     "wait": set(),
     "offline": set(),
     "plug_in": {"evse", "connector"},
+    "choose_tariff": {"evse", "tariff"},
     "unplug": {"evse"},
     "authorize": {"evse", "token", "type"},
     "fault": {"evse", "connector", "seconds"},
@@ -95,6 +98,9 @@ def _step(index: int, raw: object) -> Step:
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise ScenarioError(f"{where}: {key} must be a number >= 0")
     token = None
+    tariff = argument.get("tariff")
+    if action == "choose_tariff" and not isinstance(tariff, str):
+        raise ScenarioError(f"{where}: choose_tariff needs a tariff (a tariff id)")
     if action == "authorize":
         if not isinstance(argument.get("token"), str):
             raise ScenarioError(f"{where}: authorize needs a token (a string)")
@@ -109,6 +115,7 @@ def _step(index: int, raw: object) -> Step:
         evse=int(argument.get("evse", 1)),
         connector=int(argument.get("connector", 1)),
         token=token,
+        tariff=tariff,
     )
 
 
@@ -153,6 +160,9 @@ async def _play(station: Station, step: Step) -> None:
     elif step.action == "plug_in":
         if station.evse(step.evse).plugged is None:
             station.plug_in(step.evse, step.connector)
+    elif step.action == "choose_tariff":
+        assert step.tariff is not None
+        station.choose_tariff(step.evse, step.tariff)  # logged when not on offer
     elif step.action == "unplug":
         station.unplug(step.evse)
     elif step.action == "authorize":

@@ -41,7 +41,8 @@ from kilowatt.devicemodel import (
     standard_model,
     to_json,
 )
-from kilowatt.messages import VERSIONS, PayloadCodec, Request, Response, v201
+from kilowatt.messages import VERSIONS, PayloadCodec, Request, Response, v21, v201
+from kilowatt.messages.bridge import BridgeCodec, convert
 from kilowatt.messages.v201 import (
     AuthorizationStatusEnumType as AuthStatus,
     ChargingStateEnumType as ChargingState,
@@ -70,8 +71,9 @@ from kilowatt.station.logs import Logs
 from kilowatt.station.machines import ChargingEvent, charging_state_after
 from kilowatt.station.monitoring import StationMonitors, follow_monitors
 from kilowatt.station.network import NetworkProfiles
+from kilowatt.station.pricing import LocalCosts
 from kilowatt.station.pwm import signal_limit
-from kilowatt.station.queue import EventQueue
+from kilowatt.station.queue import EventQueue, TransactionEventRequest
 from kilowatt.station.reservations import Reservations
 from kilowatt.station.smart_charging import (
     ChargingProfiles,
@@ -79,7 +81,9 @@ from kilowatt.station.smart_charging import (
     follow_limits,
     with_entries,
 )
+from kilowatt.station.tariffs import TariffBook
 from kilowatt.station.tasks import first_of
+from kilowatt.tariffs import TariffChange, pick_description, price_text
 from kilowatt.transport.channel import TextChannel
 from kilowatt.transport.client import BackOff, Reconnector, StationClientSocket, connect
 from kilowatt.transport.connection import Connection
@@ -96,6 +100,13 @@ OnCall = Callable[[object, "Station"], Awaitable[object]]
 RENEWAL_RECONNECT_DELAY = 1.0
 # B01.FR.05 leaves the retry after an interval of 0 to the station.
 DEFAULT_BOOT_RETRY = 60.0
+OCPP201 = "ocpp2.0.1"
+OCPP21 = "ocpp2.1"
+# The events a station that prices locally sends its cost so far with (and the Ended one).
+_COST_TRIGGERS = {
+    v21.TriggerReasonEnumType.METER_VALUE_PERIODIC,
+    v21.TriggerReasonEnumType.TARIFF_CHANGED,
+}
 ENERGY = v201.MeasurandEnumType.ENERGY_ACTIVE_IMPORT_REGISTER
 
 
@@ -154,6 +165,8 @@ class Station:
             self._dir / "events.jsonl" if self._dir else None, durable=config.durable
         )
         self.profiles = ChargingProfiles(config, self._dir / "profiles.json" if self._dir else None)
+        stored_tariffs = self._read("tariffs.json")  # OCPP 2.1 local cost calculation, I07-I12
+        self.tariffs = TariffBook.from_json(stored_tariffs) if stored_tariffs else TariffBook()
         self.evses: dict[int, Evse] = {}
         for number, shape in enumerate(config.shape.evses, start=1):
             connectors = {
@@ -184,6 +197,10 @@ class Station:
         self.errors = 0  # CALLs of ours that failed
         self._network_down_until = 0.0  # a simulated outage, on the monotonic clock
         self.cost: dict[str, float] = {}  # transaction id -> running cost from the CSMS
+        # The OCPP version of the current (else the last) connection: "ocpp2.1" prices locally.
+        self.protocol = config.ocpp_versions[0]
+        self.local_costs = LocalCosts()
+        self.tariff_choice: dict[int, str] = {}  # EVSE id -> the price scheme a driver chose
         # P01: DataTransfer handlers by vendorId: (messageId, data) -> (status, data).
         self.vendors: dict[str, Callable[[str | None, Any], Awaitable[tuple[str, Any]]]] = {}
         self.reservations = Reservations(self)
@@ -284,6 +301,7 @@ class Station:
             ssl=self._tls(profile),
             ping_interval=float(self.int_var("OCPPCommCtrlr", "WebSocketPingInterval")) or None,
             compression=self.config.compression,
+            subprotocols=self.config.ocpp_versions,
         )
 
     def _tls(self, profile: int) -> ssl.SSLContext | None:
@@ -330,14 +348,22 @@ class Station:
             repeat_times=self.int_var("OCPPCommCtrlr", "RetryBackOffRepeatTimes"),
         )
 
-    async def serve(self, channel: TextChannel) -> None:
+    async def serve(self, channel: TextChannel, subprotocol: str = OCPP201) -> None:
         """Run one session over an open channel (a memory pair in tests)."""
-        await self._session(channel)
+        await self._session(channel, subprotocol)
 
-    async def _session(self, socket: TextChannel) -> None:
+    async def _session(self, socket: TextChannel, subprotocol: str | None = None) -> None:
+        if subprotocol is None:
+            subprotocol = getattr(socket, "subprotocol", OCPP201)
+        self.protocol = subprotocol
+        codec: PayloadCodec | BridgeCodec = PayloadCodec(VERSIONS["2.0.1"], "station")
         version = VERSIONS["2.0.1"]
+        if subprotocol == OCPP21:
+            # 2.1 through the 2.0.1 core; the tariff requests keep their 2.1 type (I07-I12).
+            version = VERSIONS["2.1"]
+            codec = BridgeCodec(version, VERSIONS["2.0.1"], "station", frozenset())
         endpoint = Endpoint(
-            PayloadCodec(version, "station"),
+            codec,
             version.dialect,
             call_timeout=float(self.int_var("OCPPCommCtrlr", "MessageTimeout", "Default")),
             trace=self._count_frame,
@@ -346,14 +372,29 @@ class Station:
         receiving = asyncio.create_task(connection.run())
         self.connection = connection
         online = asyncio.create_task(self._online(connection))
+
+        def failed(task: asyncio.Task[None]) -> None:
+            # A station whose boot or duties died of a bug would stay connected doing nothing:
+            # the session ends instead, and the error is logged when it is collected below.
+            if not task.cancelled() and task.exception() is not None:
+                self.spawn(connection.close())
+
+        online.add_done_callback(failed)
         try:
             await receiving
         finally:
             self.connection = None
             self.accepted.clear()
             online.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await online
+            # Waited for, not awaited: its error must not replace the cancellation of this
+            # session (a cancelled station that swallowed it would never stop).
+            await asyncio.wait({online})
+            if not online.cancelled() and online.exception() is not None:
+                logger.error(
+                    "%s: the session's work failed",
+                    self.config.station_id,
+                    exc_info=online.exception(),
+                )
             self.offline_since = self.clock.now()
 
     async def _on_call(self, request: object) -> object:
@@ -470,9 +511,122 @@ class Station:
 
     # -- the event queue -----------------------------------------------------------------------
 
-    def queue_event(self, request: v201.TransactionEventRequest) -> None:
-        self.queue.put(request)
+    def queue_event(
+        self,
+        request: v201.TransactionEventRequest,
+        trigger_21: v21.TriggerReasonEnumType | None = None,
+    ) -> None:
+        """Queue an event for sending; priced here first when the station prices locally."""
+        self.queue.put(self._priced(request, trigger_21) if self.protocol == OCPP21 else request)
         self._queue_changed.set()
+
+    def _priced(
+        self, request: v201.TransactionEventRequest, trigger_21: v21.TriggerReasonEnumType | None
+    ) -> v21.TransactionEventRequest:
+        """I07-I12: the event as OCPP 2.1 sends it from a station that prices locally: the
+        transaction's tariff in transactionInfo.tariffId, and with the Ended event, after each
+        periodic reading and after a tariff change, the cost so far in costDetails (shown to
+        the driver)."""
+        event = convert(request, v21.TransactionEventRequest)
+        if trigger_21 is not None:
+            event = msgspec.structs.replace(event, trigger_reason=trigger_21)
+        transaction_id = event.transaction_info.transaction_id
+        tariff = self._transaction_tariff(event)
+        if tariff is None:
+            return event  # nothing to price with: the CSMS's cost stands alone
+        info = msgspec.structs.replace(event.transaction_info, tariff_id=tariff.tariff_id)
+        event = msgspec.structs.replace(event, transaction_info=info)
+        self.local_costs.record(event)
+        ended = event.event_type == v21.TransactionEventEnumType.ENDED
+        if ended or event.trigger_reason in _COST_TRIGGERS:
+            first, changes = self.tariffs.changes(transaction_id)
+            cost = self.local_costs.cost(
+                transaction_id,
+                first,
+                [TariffChange(at, changed) for at, changed in changes],
+                event.timestamp,
+            )
+            if cost is not None:
+                event = msgspec.structs.replace(event, cost_details=cost.to_cost_details())
+                self.cost[transaction_id] = float(cost.total_cost)
+                kind = "total" if ended else "running"
+                self.log.append(f"display: {kind} cost {cost.total_cost} {cost.currency}")
+        if ended:
+            self.local_costs.forget(transaction_id)
+            self.tariffs.end_transaction(transaction_id)
+            self.save_tariffs()
+        return event
+
+    def _transaction_tariff(self, event: v21.TransactionEventRequest) -> v21.TariffType | None:
+        """The tariff a transaction is priced with: chosen at its start (the driver's choice of
+        the EVSE's schemes, else the driver's tariff, else the EVSE's default), and chosen again
+        when the driver is identified later, unless a change was made since (I12)."""
+        transaction_id = event.transaction_info.transaction_id
+        try:
+            first, changes = self.tariffs.changes(transaction_id)
+        except KeyError:
+            first, changes = None, []
+        token = event.id_token.id_token if event.id_token is not UNSET else None
+        if first is not None and (token is None or changes):
+            return changes[-1][1] if changes else first
+        evse = next(
+            (
+                e
+                for e in self.evses.values()
+                if e.transaction and e.transaction.id == transaction_id
+            ),
+            None,
+        )
+        if evse is None:
+            return first
+        if token is None and evse.authorized is not None:
+            token = evse.authorized.id_token
+        tariff = self.tariffs.choose(
+            evse.id, token, self.tariff_choice.get(evse.id), event.timestamp
+        )
+        if tariff is None or (first is not None and first.tariff_id == tariff.tariff_id):
+            return first
+        assert evse.transaction is not None
+        self.tariffs.start_transaction(transaction_id, tariff, evse.transaction.started_at)
+        self.save_tariffs()
+        self._show_tariff(tariff, evse)
+        return tariff
+
+    def _show_tariff(self, tariff: v21.TariffType, evse: Evse) -> None:
+        """The price before charging, in the driver's language when the tariff has it."""
+        info = evse.authorization
+        language1 = info.language1 or None if info is not None else None
+        language2 = info.language2 or None if info is not None else None
+        text = pick_description(tariff.description, language1, language2)
+        self.log.append(
+            f"display: tariff {tariff.tariff_id}: "
+            + (text.content if text is not None else price_text(tariff))
+        )
+
+    def choose_tariff(self, evse_id: int, tariff_id: str) -> bool:
+        """The driver picks one of the price schemes the EVSE offers, before starting; False
+        when it offers no such tariff."""
+        offered = self.tariffs.offered(evse_id, self.clock.now())
+        if not any(t.tariff_id == tariff_id for t in offered):
+            self.log.append(f"EVSE {evse_id}: no tariff {tariff_id} on offer")
+            return False
+        self.tariff_choice[evse_id] = tariff_id
+        self.log.append(f"EVSE {evse_id}: driver chose tariff {tariff_id}")
+        return True
+
+    def tariff_changed(self, transaction_id: str, at: datetime) -> None:
+        """I12: after an accepted ChangeTransactionTariff, an Updated event at the instant the
+        new tariff applies from, with a reading there and the cost so far."""
+        for evse in self.evses.values():
+            if evse.transaction is not None and evse.transaction.id == transaction_id:
+                self._event(
+                    evse,
+                    EventType.UPDATED,
+                    Trigger.TRIGGER,
+                    context=v201.ReadingContextEnumType.TRIGGER,
+                    at=at,
+                    trigger_21=v21.TriggerReasonEnumType.TARIFF_CHANGED,
+                )
 
     async def _drain_queue(self, connection: Connection) -> None:
         """E12/OCPP-J: send queued TransactionEvents in order; try a refused or unanswered one
@@ -487,7 +641,7 @@ class Station:
             attempts = 0
             while True:
                 try:
-                    response = await connection.call(item.request)
+                    response = await connection.call(self._for_wire(item.request))
                 except ConnectionLost:
                     raise  # sent again from the head of the queue on the next connection
                 except OcppError as error:  # CALLERROR, a broken answer or none in time
@@ -502,14 +656,36 @@ class Station:
                     )
                     await self.clock.sleep(float(interval * attempts))
                     continue
-                self._transaction_answered(item.request, response)
+                assert isinstance(
+                    response, v201.TransactionEventResponse | v21.TransactionEventResponse
+                )
+                self._transaction_answered(_as_201(item.request), response)
                 break
             self.queue.remove(item.id)
 
+    def _for_wire(self, request: TransactionEventRequest) -> TransactionEventRequest:
+        """An event queued as 2.1 and sent over a 2.0.1 connection (the CSMS chose 2.0.1 on a
+        reconnect) goes as 2.0.1: without its cost, which the CSMS then computes alone."""
+        if isinstance(request, v21.TransactionEventRequest) and self.protocol != OCPP21:
+            return _as_201(request)
+        return request
+
     def _transaction_answered(
-        self, request: v201.TransactionEventRequest, response: v201.TransactionEventResponse
+        self,
+        request: v201.TransactionEventRequest,
+        answer: v201.TransactionEventResponse | v21.TransactionEventResponse,
     ) -> None:
+        response = convert(answer, v201.TransactionEventResponse)
         transaction_id = request.transaction_info.transaction_id
+        local = self.cost.get(transaction_id)
+        if (
+            request.event_type == EventType.ENDED
+            and response.total_cost is not UNSET
+            and local is not None
+            and round(local, 2) != round(response.total_cost, 2)
+        ):
+            # I12: the CSMS's total is the one billed; the driver sees the correction.
+            self.log.append(f"display: total cost corrected by the CSMS to {response.total_cost}")
         if response.total_cost is not UNSET:
             self.cost[transaction_id] = response.total_cost
             self.log.append(f"{transaction_id}: cost {response.total_cost}")
@@ -674,7 +850,7 @@ class Station:
         ):
             return local
         if online:
-            response = await self.send(v201.AuthorizeRequest(id_token=token))
+            response = await self._authorize_online(token)
             if response is not None:
                 if self._cache_enabled():
                     self.cache.store(token, response.id_token_info, now)
@@ -689,6 +865,21 @@ class Station:
         if self.bool_var("AuthCtrlr", "OfflineTxForUnknownIdEnabled"):
             return v201.IdTokenInfoType(status=AuthStatus.ACCEPTED)
         return v201.IdTokenInfoType(status=AuthStatus.UNKNOWN)
+
+    async def _authorize_online(self, token: v201.IdTokenType) -> v201.AuthorizeResponse | None:
+        """C01; on OCPP 2.1 with I08: a tariff in the answer is the driver's, kept to price
+        their transactions with."""
+        if self.protocol != OCPP21:
+            return await self.send(v201.AuthorizeRequest(id_token=token))
+        response = await self.send(
+            convert(v201.AuthorizeRequest(id_token=token), v21.AuthorizeRequest)
+        )
+        if response is None:
+            return None
+        if response.tariff is not UNSET:
+            self.tariffs.set_driver_tariff(token.id_token, response.tariff)
+            self.save_tariffs()
+        return convert(response, v201.AuthorizeResponse)
 
     def _fallback(self, variable: str) -> None:
         """I04/I05: the operator's text for when the CSMS gives no tariff or no total cost."""
@@ -855,6 +1046,7 @@ class Station:
         self.model = with_entries(self.model, len(self.profiles.installed))
         self.profiles.wake()
         evse.transaction = None
+        self.tariff_choice.pop(evse.id, None)
         evse.remote_start_id = None
         evse.energy_withheld = False
         if evse.scheduled_operative is not None:
@@ -881,6 +1073,8 @@ class Station:
         *,
         reason: Reason | None = None,
         context: v201.ReadingContextEnumType | None = None,
+        at: datetime | None = None,
+        trigger_21: v21.TriggerReasonEnumType | None = None,
     ) -> None:
         tx = evse.transaction
         assert tx is not None
@@ -898,7 +1092,7 @@ class Station:
         )
         request = v201.TransactionEventRequest(
             event_type=event_type,
-            timestamp=self.clock.now(),
+            timestamp=at or self.clock.now(),
             trigger_reason=trigger,
             seq_no=tx.next_seq_no(),
             offline=self.accepted.is_set() is False or UNSET,
@@ -915,7 +1109,7 @@ class Station:
         if include_token:
             tx.id_token_sent = True
             evse.used_reservation = None
-        self.queue_event(request)
+        self.queue_event(request, trigger_21)
 
     def _measurands_for(self, event_type: EventType) -> tuple[str, ...]:
         variable = {
@@ -1168,6 +1362,9 @@ class Station:
         self._save("cache.json", self.cache.to_json())
         self._save("local_list.json", self.local_list.to_json())
 
+    def save_tariffs(self) -> None:
+        self._save("tariffs.json", self.tariffs.to_json())
+
     def _load_authorization(self) -> None:
         cache = self._read("cache.json")
         if cache is not None:
@@ -1199,3 +1396,16 @@ class Station:
             for connector_id, connector_operative in connectors.items():
                 if int(connector_id) in evse.connectors:
                     evse.connectors[int(connector_id)].operative = connector_operative
+
+
+_V201_TRIGGERS = frozenset(v201.TriggerReasonEnumType)
+
+
+def _as_201(request: TransactionEventRequest) -> v201.TransactionEventRequest:
+    """A queued event as 2.0.1 has it: 2.1's fields dropped, a 2.1-only trigger reason (the
+    TariffChanged of I12) as Trigger."""
+    if isinstance(request, v201.TransactionEventRequest):
+        return request
+    if str(request.trigger_reason) not in _V201_TRIGGERS:
+        request = msgspec.structs.replace(request, trigger_reason=v21.TriggerReasonEnumType.TRIGGER)
+    return convert(request, v201.TransactionEventRequest)

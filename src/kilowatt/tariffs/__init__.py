@@ -26,6 +26,7 @@ from kilowatt.tariffs.session import (
     Session,
     State,
     StateChange,
+    TariffChange,
 )
 from kilowatt.tariffs.texts import pick_description, price_text
 
@@ -41,6 +42,7 @@ __all__ = [
     "Session",
     "State",
     "StateChange",
+    "TariffChange",
     "Usage",
     "calculate",
     "holds",

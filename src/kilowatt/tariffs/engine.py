@@ -22,6 +22,28 @@ How a cost is computed:
    the two has the other derived through its taxRates (without taxRates, the same amount). Two
    separate clamps keep the cost monotonic when the components' taxes differ from the bound's.
    A running cost is clamped too: a driver sees the minimum from the start.
+6. The tariff may change during the session (ChangeTransactionTariff, I12: ``changes``). The
+   tariff passed in is in force from the session start; each change, in the order of its ``at``
+   (at one instant, the later in the sequence wins), replaces the tariff in force from ``at`` on.
+   A change at or before the start replaces the first tariff from the start; one after the
+   cost's end (the session end, or ``at``) has no effect; one at that end is the tariff in force
+   there, for the end's rules below, and prices no stretch. Then:
+   - the session is also cut at every change, so a charging period has one tariff (its tariffId)
+     and its price indices refer to that tariff;
+   - the energy, chargingTime and idleTime of each stretch are priced by the tariff in force
+     there, at nothing by one that lacks the dimension; a component exists if one tariff in
+     force has its dimension;
+   - conditions keep reading the whole session: energy and durations count from the session
+     start (a new tariff's minEnergy counts the energy charged before the change), as do the
+     instants where they reach a bound;
+   - the fixed fee and the reservation come from the tariff in force at the start (they are
+     charged "at start"), minCost and maxCost from the one in force at the cost's end, like the
+     taxRates a component shows (the last tariff in force that has its dimension);
+   - the rounding of 4 is per tax group: a component's exact net amounts are grouped by the
+     taxRates of the tariff they come from, and each group is rounded, taxed and rounded as 4
+     describes; the component is the sum of its groups. One tariff is one group: rule 4 as is;
+   - every tariff is in the currency of the first: a change to another currency is refused (a
+     station answers it NoCurrencyChange).
 
 Prices are excl. tax (TariffEnergyPriceType.priceKwh, TariffTimePriceType.priceMinute); a
 component without taxRates has no tax (inclTax = exclTax). A tariff's validFrom is not read here:
@@ -31,7 +53,7 @@ choosing the tariff in force is the caller's business.
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
@@ -65,7 +87,7 @@ from kilowatt.tariffs.conditions import (
     parse_time_of_day,
 )
 from kilowatt.tariffs.money import round_money, to_fraction
-from kilowatt.tariffs.session import Session, State
+from kilowatt.tariffs.session import Session, State, TariffChange
 
 __all__ = ["ChargingPeriod", "ComponentCost", "CostBreakdown", "Usage", "calculate", "with_taxes"]
 
@@ -79,10 +101,13 @@ def _seconds(delta: timedelta) -> Fraction:
 
 def _decimal(value: Fraction, resolution: Decimal = _DETAIL) -> Decimal:
     """An exact value shown at ``resolution`` (half up): for figures that are not money."""
-    scale = 1 / Fraction(resolution)
-    scaled = value * scale
-    whole = int(abs(scaled) + Fraction(1, 2))
-    return (Decimal(-whole if scaled < 0 else whole) * resolution).normalize() + Decimal(0)
+    # In integers: a period has a dozen such figures, and in Fraction arithmetic they took a
+    # quarter of the time of a whole calculation.
+    steps, per = resolution.as_integer_ratio()  # resolution = steps / per
+    numerator = abs(value.numerator) * per
+    denominator = value.denominator * steps
+    whole = (2 * numerator + denominator) // (2 * denominator)  # |value| / resolution, half up
+    return (Decimal(-whole if value < 0 else whole) * resolution).normalize() + Decimal(0)
 
 
 def with_taxes(net: Fraction, rates: Sequence[TaxRateType] | UnsetType) -> Fraction:
@@ -125,6 +150,7 @@ class ChargingPeriod:
 
     start: datetime
     end: datetime
+    tariff_id: str  # the tariff in force during the period
     energy_wh: Decimal
     charging_seconds: Decimal
     idle_seconds: Decimal
@@ -132,14 +158,14 @@ class ChargingPeriod:
     max_power_w: Decimal | None
     min_current_a: Decimal | None
     max_current_a: Decimal | None
-    energy_price: int | None  # index into tariff.energy.prices
-    charging_time_price: int | None  # index into tariff.charging_time.prices, while charging
-    idle_time_price: int | None  # index into tariff.idle_time.prices, while idle
+    energy_price: int | None  # index into the period's tariff.energy.prices
+    charging_time_price: int | None  # into its charging_time.prices, while charging
+    idle_time_price: int | None  # into its idle_time.prices, while idle
     energy_cost: Decimal
     charging_time_cost: Decimal
     idle_time_cost: Decimal
 
-    def to_charging_period(self, tariff_id: str) -> ChargingPeriodType:
+    def to_charging_period(self) -> ChargingPeriodType:
         dimensions = [
             CostDimensionType(type=CostDimensionEnumType.ENERGY, volume=float(self.energy_wh))
         ]
@@ -164,7 +190,7 @@ class ChargingPeriod:
             if value is not None:
                 dimensions.append(CostDimensionType(type=kind, volume=float(value)))
         return ChargingPeriodType(
-            dimensions=dimensions, tariff_id=tariff_id, start_period=self.start
+            dimensions=dimensions, tariff_id=self.tariff_id, start_period=self.start
         )
 
 
@@ -180,7 +206,10 @@ class Usage:
 class CostBreakdown:
     """The cost of a session up to ``end``: periods, components, totals."""
 
-    tariff_id: str
+    tariff_id: str  # the tariff in force at ``end``
+    # The tariffs in force from the start to ``end``, in order; a change to the tariff already
+    # in force (the same tariffId) adds none.
+    tariff_ids: tuple[str, ...]
     currency: str
     start: datetime
     end: datetime
@@ -226,7 +255,7 @@ class CostBreakdown:
         totalUsage.chargingTime is the duration of the session, charging and idle, as the 2.1
         schema describes it ("including the duration of charging and not charging").
         """
-        periods = [period.to_charging_period(self.tariff_id) for period in self.periods]
+        periods = [period.to_charging_period() for period in self.periods]
         usage = self.usage
         return CostDetailsType(
             charging_periods=periods or UNSET,
@@ -414,9 +443,9 @@ _BOUNDS = (
 
 
 def _threshold_cuts(
-    conditions: Iterable[TariffConditionsType], timeline: _Timeline
+    conditions: Iterable[TariffConditionsType], timeline: _Timeline, end: Fraction
 ) -> set[Fraction]:
-    """Offsets where the energy or a duration reaches a bound of a condition."""
+    """Offsets in (0, end) where the energy or a duration reaches a bound of a condition."""
     cuts: set[Fraction] = set()
     for c in conditions:
         for quantity, *names in _BOUNDS:
@@ -424,15 +453,43 @@ def _threshold_cuts(
                 bound = getattr(c, name)
                 if not isinstance(bound, UnsetType):
                     offset = timeline.reaching(quantity, to_fraction(bound))
-                    if offset is not None and 0 < offset < timeline.length:
+                    if offset is not None and 0 < offset < end:
                         cuts.add(offset)
     return cuts
+
+
+@dataclass(frozen=True, slots=True)
+class _Stretch:
+    """The offsets [begin, end) of the session during which ``tariff`` is in force."""
+
+    begin: Fraction
+    end: Fraction
+    tariff: TariffType
+
+
+def _stretches(
+    tariff: TariffType, changes: Sequence[TariffChange], timeline: _Timeline
+) -> list[_Stretch]:
+    """The tariffs in force, in order; the last one may be empty: a change at the very end."""
+    stretches: list[_Stretch] = []
+    begin = Fraction(0)
+    for change in sorted(changes, key=lambda c: c.at):
+        offset = _seconds(change.at - timeline.start)
+        if offset > timeline.length:
+            break
+        if offset > begin:
+            stretches.append(_Stretch(begin, offset, tariff))
+            begin = offset
+        tariff = change.tariff
+    stretches.append(_Stretch(begin, timeline.length, tariff))
+    return stretches
 
 
 @dataclass
 class _PeriodBuilder:
     start: Fraction
     end: Fraction
+    stretch: int  # index of the stretch, hence of the tariff, the period lies in
     key: tuple[State, int | None, int | None, int | None]
     energy: Fraction = Fraction(0)
     charging: Fraction = Fraction(0)
@@ -443,7 +500,7 @@ class _PeriodBuilder:
     powers: tuple[Fraction, ...] = ()
     currents: tuple[Fraction, ...] = ()
 
-    def build(self, timeline: _Timeline) -> ChargingPeriod:
+    def build(self, timeline: _Timeline, stretches: Sequence[_Stretch]) -> ChargingPeriod:
         def extreme(
             values: tuple[Fraction, ...], pick: Callable[[Iterable[Fraction]], Fraction]
         ) -> Decimal | None:
@@ -452,6 +509,7 @@ class _PeriodBuilder:
         return ChargingPeriod(
             start=timeline.at(self.start),
             end=timeline.at(self.end),
+            tariff_id=stretches[self.stretch].tariff.tariff_id,
             energy_wh=_decimal(self.energy),
             charging_seconds=_decimal(self.charging),
             idle_seconds=_decimal(self.idle),
@@ -472,50 +530,71 @@ def _prices(dimension: TariffTimeType | UnsetType) -> Sequence[TariffTimePriceTy
     return () if isinstance(dimension, UnsetType) else dimension.prices
 
 
-def _periods(tariff: TariffType, timeline: _Timeline) -> list[_PeriodBuilder]:
-    energy_prices = () if isinstance(tariff.energy, UnsetType) else tariff.energy.prices
-    charging_prices = _prices(tariff.charging_time)
-    idle_prices = _prices(tariff.idle_time)
-    conditions = _conditions(tariff)
+def _stretch_cuts(stretch: _Stretch, timeline: _Timeline) -> set[Fraction]:
+    """The stretch's start and the offsets inside it where its tariff's conditions may change."""
+    conditions = _conditions(stretch.tariff)
+    cuts = _day_cuts(conditions, timeline.start, stretch.end, timeline.tz)
+    cuts |= _threshold_cuts(conditions, timeline, stretch.end)
+    if stretch.begin:
+        # The cuts before the stretch would not change what an earlier tariff charges, only
+        # make more pieces to evaluate.
+        cuts = {offset for offset in cuts if offset > stretch.begin}
+    cuts.add(stretch.begin)
+    return cuts
+
+
+def _periods(stretches: Sequence[_Stretch], timeline: _Timeline) -> list[_PeriodBuilder]:
     length = timeline.length
     cuts = {Fraction(0), length}
     cuts |= {o for o in timeline.offsets if 0 < o < length}
     cuts |= {begin for begin, _, _ in timeline.segments if 0 < begin < length}
-    cuts |= _day_cuts(conditions, timeline.start, length, timeline.tz)
-    cuts |= _threshold_cuts(conditions, timeline)
+    for stretch in stretches:
+        cuts |= _stretch_cuts(stretch, timeline)
     points = sorted(cuts)
+    # Every stretch's start is a cut, so the pieces of stretch i are the ones from its start to
+    # the next stretch's; the first starts at 0 and the last ends at the length.
+    starts = [0, *(bisect_left(points, s.begin) for s in stretches[1:]), len(points) - 1]
     periods: list[_PeriodBuilder] = []
-    for a, b in itertools.pairwise(points):
-        instant = timeline.instant(a)
-        state = timeline.state(a)
-        energy_index = first_applicable(energy_prices, instant)
-        charging_index = (
-            first_applicable(charging_prices, instant) if state is State.CHARGING else None
-        )
-        idle_index = first_applicable(idle_prices, instant) if state is State.IDLE else None
-        key = (state, energy_index, charging_index, idle_index)
-        if not periods or periods[-1].key != key:
-            periods.append(_PeriodBuilder(start=a, end=b, key=key))
-        period = periods[-1]
-        period.end = b
-        seconds = b - a
-        energy = timeline.energy(b) - timeline.energy(a)
-        period.energy += energy
-        if energy_index is not None:
-            period.energy_cost += energy / 1000 * to_fraction(energy_prices[energy_index].price_kwh)
-        if state is State.CHARGING:
-            period.charging += seconds
-            if charging_index is not None:
-                price = to_fraction(charging_prices[charging_index].price_minute)
-                period.charging_cost += seconds / 60 * price
-        else:
-            period.idle += seconds
-            if idle_index is not None:
-                period.idle_cost += seconds / 60 * to_fraction(idle_prices[idle_index].price_minute)
-        if instant.power is not None:
-            period.powers += (instant.power,)
-        if instant.current is not None:
-            period.currents += (instant.current,)
+    for index, stretch in enumerate(stretches):
+        tariff = stretch.tariff
+        energy_prices = () if isinstance(tariff.energy, UnsetType) else tariff.energy.prices
+        charging_prices = _prices(tariff.charging_time)
+        idle_prices = _prices(tariff.idle_time)
+        for a, b in itertools.pairwise(points[starts[index] : starts[index + 1] + 1]):
+            instant = timeline.instant(a)
+            state = timeline.state(a)
+            energy_index = first_applicable(energy_prices, instant)
+            charging_index = (
+                first_applicable(charging_prices, instant) if state is State.CHARGING else None
+            )
+            idle_index = first_applicable(idle_prices, instant) if state is State.IDLE else None
+            key = (state, energy_index, charging_index, idle_index)
+            if not periods or periods[-1].stretch != index or periods[-1].key != key:
+                periods.append(_PeriodBuilder(start=a, end=b, stretch=index, key=key))
+            period = periods[-1]
+            period.end = b
+            seconds = b - a
+            energy = timeline.energy(b) - timeline.energy(a)
+            period.energy += energy
+            if energy_index is not None:
+                period.energy_cost += (
+                    energy / 1000 * to_fraction(energy_prices[energy_index].price_kwh)
+                )
+            if state is State.CHARGING:
+                period.charging += seconds
+                if charging_index is not None:
+                    price = to_fraction(charging_prices[charging_index].price_minute)
+                    period.charging_cost += seconds / 60 * price
+            else:
+                period.idle += seconds
+                if idle_index is not None:
+                    period.idle_cost += (
+                        seconds / 60 * to_fraction(idle_prices[idle_index].price_minute)
+                    )
+            if instant.power is not None:
+                period.powers += (instant.power,)
+            if instant.current is not None:
+                period.currents += (instant.current,)
     return periods
 
 
@@ -568,12 +647,19 @@ def _bound(price: PriceType, currency: str) -> tuple[Decimal, Decimal]:
     return round_money(excl, currency), round_money(incl, currency)
 
 
-def calculate(tariff: TariffType, session: Session, *, at: datetime | None = None) -> CostBreakdown:
+def calculate(
+    tariff: TariffType,
+    session: Session,
+    *,
+    at: datetime | None = None,
+    changes: Sequence[TariffChange] = (),
+) -> CostBreakdown:
     """The cost of ``session`` under ``tariff``: final once the session ended, else at ``at``.
 
     With ``at``, the session is cut there and only the facts known by then count (its readings
     and state changes up to ``at``): the running cost a station computes at ``at`` is the one a
-    CSMS computes from the same facts. ``at`` after the end gives the final cost.
+    CSMS computes from the same facts. ``at`` after the end gives the final cost. ``changes``
+    replace the tariff during the session (rule 6 above); they must keep its currency.
     """
     if at is not None:
         if at.tzinfo is None or at.utcoffset() is None:
@@ -587,36 +673,69 @@ def calculate(tariff: TariffType, session: Session, *, at: datetime | None = Non
     else:
         view, end = session, session.end
     currency = tariff.currency.upper()
+    # Every change is checked, in force or not, so that whether a cost can be computed does not
+    # depend on the instant it is computed at.
+    for change in changes:
+        if change.tariff.currency.upper() != currency:
+            raise ValueError(
+                f"tariff {change.tariff.tariff_id} is in {change.tariff.currency}, the session"
+                f" in {currency}: a tariff change cannot change the currency"
+            )
     timeline = _Timeline(view, end)
-    builders = _periods(tariff, timeline)
+    stretches = _stretches(tariff, changes, timeline)
+    first, last = stretches[0].tariff, stretches[-1].tariff
+    builders = _periods(stretches, timeline)
+    zero = round_money(Fraction(0), currency)
 
-    def component(net: Fraction, rates: Sequence[TaxRateType] | UnsetType) -> ComponentCost:
-        excl = round_money(net, currency)
-        incl = round_money(with_taxes(Fraction(excl), rates), currency)
-        return ComponentCost(excl, incl, () if isinstance(rates, UnsetType) else tuple(rates))
-
-    def dimension_cost(
-        dimension: TariffTimeType | TariffFixedType | TariffEnergyType | UnsetType, net: Fraction
+    def component(
+        parts: Iterable[
+            tuple[TariffTimeType | TariffFixedType | TariffEnergyType | UnsetType, Fraction]
+        ],
     ) -> ComponentCost | None:
-        return None if isinstance(dimension, UnsetType) else component(net, dimension.tax_rates)
+        """One component from (a tariff's dimension, its exact net amount), tariff by tariff."""
+        groups: dict[tuple[TaxRateType, ...], Fraction] = {}
+        rates: tuple[TaxRateType, ...] = ()
+        for dimension, net in parts:
+            if not isinstance(dimension, UnsetType):
+                rates = (
+                    () if isinstance(dimension.tax_rates, UnsetType) else tuple(dimension.tax_rates)
+                )
+                groups[rates] = groups[rates] + net if rates in groups else net
+        if not groups:
+            return None
+        excl = incl = zero
+        for group, net in groups.items():
+            rounded = round_money(net, currency)
+            excl += rounded
+            incl += round_money(with_taxes(Fraction(rounded), group), currency)
+        return ComponentCost(excl, incl, rates)
 
-    fixed = dimension_cost(
-        tariff.fixed_fee, _fixed(tariff.fixed_fee, timeline.instant(Fraction(0)))
+    fixed = component([(first.fixed_fee, _fixed(first.fixed_fee, timeline.instant(Fraction(0))))])
+    energy_nets = [Fraction(0)] * len(stretches)
+    charging_nets = [Fraction(0)] * len(stretches)
+    idle_nets = [Fraction(0)] * len(stretches)
+    for p in builders:
+        energy_nets[p.stretch] += p.energy_cost
+        charging_nets[p.stretch] += p.charging_cost
+        idle_nets[p.stretch] += p.idle_cost
+    energy = component(zip((s.tariff.energy for s in stretches), energy_nets, strict=True))
+    charging_time = component(
+        zip((s.tariff.charging_time for s in stretches), charging_nets, strict=True)
     )
-    energy = dimension_cost(tariff.energy, sum((p.energy_cost for p in builders), Fraction(0)))
-    charging_time = dimension_cost(
-        tariff.charging_time, sum((p.charging_cost for p in builders), Fraction(0))
-    )
-    idle_time = dimension_cost(tariff.idle_time, sum((p.idle_cost for p in builders), Fraction(0)))
+    idle_time = component(zip((s.tariff.idle_time for s in stretches), idle_nets, strict=True))
     reservation_time = reservation_fixed = None
     reservation_seconds = None
     if view.reservation is not None:
         reservation = view.reservation
         length = max(_seconds(min(reservation.end, end) - reservation.start), Fraction(0))
         reservation_seconds = _whole(length)
-        reservation_time = dimension_cost(
-            tariff.reservation_time,
-            _reservation_minutes_cost(tariff, view, reservation.start, length),
+        reservation_time = component(
+            [
+                (
+                    first.reservation_time,
+                    _reservation_minutes_cost(first, view, reservation.start, length),
+                )
+            ]
         )
         opening = Instant(
             local=reservation.start.astimezone(view.tz),
@@ -625,36 +744,38 @@ def calculate(tariff: TariffType, session: Session, *, at: datetime | None = Non
             payment_brand=view.payment_brand,
             payment_recognition=view.payment_recognition,
         )
-        reservation_fixed = dimension_cost(
-            tariff.reservation_fixed, _fixed(tariff.reservation_fixed, opening)
+        reservation_fixed = component(
+            [(first.reservation_fixed, _fixed(first.reservation_fixed, opening))]
         )
     components = [
         c
         for c in (fixed, energy, charging_time, idle_time, reservation_time, reservation_fixed)
         if c is not None
     ]
-    zero = round_money(Fraction(0), currency)
     total_excl = sum((c.excl_tax for c in components), zero)
     total_incl = sum((c.incl_tax for c in components), zero)
     type_of_cost = TariffCostEnumType.NORMAL_COST
-    if not isinstance(tariff.min_cost, UnsetType):
-        excl, incl = _bound(tariff.min_cost, currency)
+    if not isinstance(last.min_cost, UnsetType):
+        excl, incl = _bound(last.min_cost, currency)
         if total_excl < excl or total_incl < incl:
             total_excl, total_incl = max(total_excl, excl), max(total_incl, incl)
             type_of_cost = TariffCostEnumType.MIN_COST
-    if not isinstance(tariff.max_cost, UnsetType):
-        excl, incl = _bound(tariff.max_cost, currency)
+    if not isinstance(last.max_cost, UnsetType):
+        excl, incl = _bound(last.max_cost, currency)
         if total_excl > excl or total_incl > incl:
             total_excl, total_incl = min(total_excl, excl), min(total_incl, incl)
             type_of_cost = TariffCostEnumType.MAX_COST
     length = timeline.length
     return CostBreakdown(
-        tariff_id=tariff.tariff_id,
+        tariff_id=last.tariff_id,
+        tariff_ids=tuple(
+            key for key, _ in itertools.groupby(s.tariff.tariff_id for s in stretches)
+        ),
         currency=currency,
         start=view.start,
         end=end,
         ended=session.end is not None and session.end <= end,
-        periods=tuple(p.build(timeline) for p in builders),
+        periods=tuple(p.build(timeline, stretches) for p in builders),
         fixed=fixed,
         energy=energy,
         charging_time=charging_time,

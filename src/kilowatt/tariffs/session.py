@@ -34,9 +34,17 @@ from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from kilowatt.messages.v21 import EvseKindEnumType
+from kilowatt.messages.v21 import EvseKindEnumType, TariffType
 
-__all__ = ["EvseKind", "MeterReading", "Reservation", "Session", "State", "StateChange"]
+__all__ = [
+    "EvseKind",
+    "MeterReading",
+    "Reservation",
+    "Session",
+    "State",
+    "StateChange",
+    "TariffChange",
+]
 
 EvseKind = EvseKindEnumType
 
@@ -87,6 +95,20 @@ class Reservation:
         _check_aware("Reservation.end", self.end)
         if self.end < self.start:
             raise ValueError("a reservation cannot end before it starts")
+
+
+@dataclass(frozen=True, slots=True)
+class TariffChange:
+    """From ``at`` on, ``tariff`` replaces the session's tariff (OCPP 2.1 ChangeTransactionTariff).
+
+    It is no fact of the session but of its pricing: it goes to the cost engine beside the session.
+    """
+
+    at: datetime
+    tariff: TariffType
+
+    def __post_init__(self) -> None:
+        _check_aware("TariffChange.at", self.at)
 
 
 @dataclass(frozen=True)

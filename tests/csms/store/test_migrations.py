@@ -77,7 +77,7 @@ async def test_the_database_is_at_the_head_revision(store: SqlStore) -> None:
         current = await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
-    assert head == current == "0006"
+    assert head == current == "0007"
 
 
 async def test_a_database_at_0001_is_upgraded_keeping_its_data(store_url: str) -> None:

@@ -18,15 +18,19 @@ from kilowatt.csms.handlers import (
     smart_charging,
     transactions,
 )
-from kilowatt.messages import v201
+from kilowatt.messages import v21, v201
 from kilowatt.transport.router import Router
 
-__all__ = ["ocpp201_router"]
+__all__ = ["ocpp_router"]
 
 
-def ocpp201_router() -> Router[Context]:
-    """A router for every request an OCPP 2.0.1 station sends."""
+def ocpp_router() -> Router[Context]:
+    """A router for every request an OCPP 2.0.1 station sends, and for the 2.1 requests the
+    CSMS handles as 2.1 (the rest of a 2.1 station's requests reach the 2.0.1 handlers through
+    messages/bridge.py)."""
     router = Router[Context]()
+    router.add(v21.AuthorizeRequest, authorization.authorize_21)
+    router.add(v21.TransactionEventRequest, transactions.transaction_event_21)
     router.add(v201.SecurityEventNotificationRequest, security.security_event_notification)
     router.add(v201.SignCertificateRequest, security.sign_certificate)
     router.add(v201.BootNotificationRequest, provisioning.boot_notification)

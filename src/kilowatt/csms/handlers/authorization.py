@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kilowatt.csms.context import Context
-from kilowatt.messages import v201
+import msgspec
 
-__all__ = ["authorize", "id_token_info"]
+from kilowatt.csms.context import Context
+from kilowatt.messages import v21, v201
+from kilowatt.messages.bridge import convert
+
+__all__ = ["authorize", "authorize_21", "id_token_info"]
 
 
 def _message(content: dict[str, object] | None) -> v201.MessageContentType | None:
@@ -63,3 +66,20 @@ async def id_token_info(id_token: v201.IdTokenType, ctx: Context) -> v201.IdToke
 async def authorize(request: v201.AuthorizeRequest, ctx: Context) -> v201.AuthorizeResponse:
     """C01: authorize a token against the tokens the operator keeps."""
     return v201.AuthorizeResponse(id_token_info=await id_token_info(request.id_token, ctx))
+
+
+async def authorize_21(request: v21.AuthorizeRequest, ctx: Context) -> v21.AuthorizeResponse:
+    """C01 for an OCPP 2.1 station, with I08: an accepted driver whose group has a tariff of
+    its own gets it in the answer, for the station to price the session with."""
+    answer = convert(
+        await authorize(convert(request, v201.AuthorizeRequest), ctx), v21.AuthorizeResponse
+    )
+    pricing = ctx.services.pricing
+    if pricing is None or answer.id_token_info.status != v21.AuthorizationStatusEnumType.ACCEPTED:
+        return answer
+    token = request.id_token
+    record = await ctx.store.get_id_token(token.id_token, str(token.type))
+    choice = pricing.driver_tariff(record.group_id_token if record is not None else None)
+    if choice is None:
+        return answer
+    return msgspec.structs.replace(answer, tariff=choice.tariff)

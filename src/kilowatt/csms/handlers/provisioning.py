@@ -6,6 +6,7 @@ from msgspec import UNSET
 
 from kilowatt.csms.context import Context
 from kilowatt.csms.handlers._common import keep
+from kilowatt.csms.pricing import send_default_tariffs
 from kilowatt.csms.session import ACCEPTED
 from kilowatt.csms.store import VariableRecord
 from kilowatt.messages import v201
@@ -39,6 +40,18 @@ async def boot_notification(
     balancer = ctx.services.load_balancer
     if balancer is not None and record.registration_status == ACCEPTED:
         balancer.station_accepted(ctx.station_id)  # its failsafe, after this answer
+    pricing, commands = ctx.services.pricing, ctx.services.commands
+    if (
+        record.registration_status == ACCEPTED
+        and ctx.session.subprotocol == "ocpp2.1"
+        and pricing is not None
+        and commands is not None
+    ):
+
+        async def tariffs() -> None:
+            await send_default_tariffs(commands, pricing, ctx.station_id)  # I07
+
+        ctx.then(tariffs)
     return v201.BootNotificationResponse(
         current_time=now,
         interval=record.heartbeat_interval,

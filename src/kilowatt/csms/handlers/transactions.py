@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from decimal import Decimal
+
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from kilowatt.csms.context import Context
@@ -9,9 +13,14 @@ from kilowatt.csms.handlers.authorization import id_token_info
 from kilowatt.csms.pricing import california_prices
 from kilowatt.csms.store import TransactionEventRecord, TransactionRecord
 from kilowatt.csms.transactions import TransactionState, meter_samples
-from kilowatt.messages import CustomData, decode, encode, v201
+from kilowatt.messages import CustomData, decode, encode, v21, v201
+from kilowatt.messages.bridge import convert
 
-__all__ = ["transaction_event"]
+__all__ = ["transaction_event", "transaction_event_21"]
+
+logger = logging.getLogger(__name__)
+
+OCPP21 = "ocpp2.1"
 
 # The meter values after which the driver is told the running cost (I02).
 RUNNING_COST_TRIGGERS = {
@@ -84,38 +93,117 @@ async def transaction_event(
     return v201.TransactionEventResponse(total_cost=total_cost)
 
 
+# OCPP 2.1's trigger reasons that 2.0.1 lacks, as the 2.0.1 core stores them (the message log
+# keeps the event as sent): a limit set or a mode changed alters the charging rate, a limit
+# reached ends like an energy limit; the rest are events of the transaction's own making.
+_TRIGGERS_21 = {
+    "LimitSet": v201.TriggerReasonEnumType.CHARGING_RATE_CHANGED,
+    "OperationModeChanged": v201.TriggerReasonEnumType.CHARGING_RATE_CHANGED,
+    "CostLimitReached": v201.TriggerReasonEnumType.ENERGY_LIMIT_REACHED,
+    "SoCLimitReached": v201.TriggerReasonEnumType.ENERGY_LIMIT_REACHED,
+}
+_V201_TRIGGERS = frozenset(v201.TriggerReasonEnumType)
+_CENT = Decimal("0.01")
+
+
+async def transaction_event_21(
+    request: v21.TransactionEventRequest, ctx: Context
+) -> v21.TransactionEventResponse:
+    """E01-E15 for an OCPP 2.1 station, with its local cost (I07-I12): the CSMS prices the
+    tariff the station reports (transactionInfo.tariffId) from the instant the station says it
+    changed, recomputes the cost and answers its own totalCost, confirming or correcting the
+    station's costDetails: on every event that carries costDetails, and on Ended."""
+    trigger = str(request.trigger_reason)
+    core_trigger = request.trigger_reason
+    if trigger not in _V201_TRIGGERS:
+        core_trigger = v21.TriggerReasonEnumType(
+            _TRIGGERS_21.get(trigger, v201.TriggerReasonEnumType.TRIGGER)
+        )
+    core = msgspec.structs.replace(request, trigger_reason=core_trigger)
+    answer = convert(
+        await transaction_event(convert(core, v201.TransactionEventRequest), ctx),
+        v21.TransactionEventResponse,
+    )
+    pricing = ctx.services.pricing
+    ended = request.event_type == v21.TransactionEventEnumType.ENDED
+    if pricing is None or not pricing.any:
+        return answer
+    record = await ctx.store.get_transaction(
+        ctx.station_id, request.transaction_info.transaction_id
+    )
+    if record is None or record.started_at is None:
+        return answer
+    tariff_id = request.transaction_info.tariff_id
+    if tariff_id is not UNSET:
+        if trigger == v21.TriggerReasonEnumType.TARIFF_CHANGED:
+            await pricing.changed_at(record, tariff_id, request.timestamp)
+        elif not await pricing.adopt(record, tariff_id):
+            logger.warning(
+                "%s/%s: the station prices with tariff %s, which the CSMS does not offer it",
+                ctx.station_id,
+                record.transaction_id,
+                tariff_id,
+            )
+    if request.cost_details is UNSET and not ended:
+        return answer
+    cost = await pricing.cost(record, request.timestamp)
+    if ended:
+        pricing.forget(record)
+    if cost is None:
+        return answer
+    details = request.cost_details
+    if details is not UNSET:
+        total = details.total_cost.total
+        reported = total.incl_tax if total.incl_tax is not UNSET else total.excl_tax
+        if reported is not UNSET and abs(Decimal(str(reported)) - cost.total_cost) >= _CENT:
+            logger.warning(
+                "%s/%s: the station's cost %s differs from the CSMS's %s %s: corrected",
+                ctx.station_id,
+                record.transaction_id,
+                reported,
+                cost.total_cost,
+                cost.currency,
+            )
+    return msgspec.structs.replace(answer, total_cost=float(cost.total_cost))
+
+
 async def _costs(
     request: v201.TransactionEventRequest, record: TransactionRecord, ctx: Context
 ) -> float | UnsetType:
     """I03: the total cost in the answer to the Ended event; I02: the running cost in a
-    CostUpdated after each periodic meter value."""
+    CostUpdated after each periodic meter value (not to a 2.1 station that prices locally:
+    it shows its own running cost, I07-I12)."""
     pricing = ctx.services.pricing
     if pricing is None or not pricing.any or record.started_at is None:
         return UNSET
-    choice = await pricing.for_transaction(record)
-    if choice is None:
-        return UNSET
     if request.event_type == v201.TransactionEventEnumType.ENDED:
+        cost = await pricing.cost(record, ctx.now())
         pricing.forget(record)
-        return float((await pricing.cost(choice, record, ctx.now())).total_cost)
-    if request.trigger_reason in RUNNING_COST_TRIGGERS and record.ended_at is None:
+        return UNSET if cost is None else float(cost.total_cost)
+    if (
+        request.trigger_reason in RUNNING_COST_TRIGGERS
+        and record.ended_at is None
+        and ctx.session.subprotocol != OCPP21
+    ):
         commands = ctx.services.commands
 
         async def running_cost() -> None:
-            cost = await pricing.cost(choice, record, request.timestamp)
+            cost = await pricing.cost(record, request.timestamp)
+            tariffs = await pricing.of_transaction(record)
+            if cost is None or tariffs is None or commands is None:
+                return
             extension: CustomData | UnsetType = UNSET
             if await pricing.wants_california_prices(ctx.station_id):
                 charging = record.charging_state == v201.ChargingStateEnumType.CHARGING
-                extension = california_prices(choice, cost, request.timestamp, charging)
-            if commands is not None:
-                await commands.call(
-                    ctx.station_id,
-                    v201.CostUpdatedRequest(
-                        total_cost=float(cost.total_cost),
-                        transaction_id=record.transaction_id,
-                        custom_data=extension,
-                    ),
-                )
+                extension = california_prices(tariffs.current, cost, request.timestamp, charging)
+            await commands.call(
+                ctx.station_id,
+                v201.CostUpdatedRequest(
+                    total_cost=float(cost.total_cost),
+                    transaction_id=record.transaction_id,
+                    custom_data=extension,
+                ),
+            )
 
         ctx.then(running_cost)
     return UNSET

@@ -19,6 +19,7 @@ from kilowatt.csms.store.records import (
     TariffRecord,
     TransactionEventRecord,
     TransactionRecord,
+    TransactionTariffRecord,
     VariableRecord,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "TariffRecord",
     "TransactionEventRecord",
     "TransactionRecord",
+    "TransactionTariffRecord",
     "VariableRecord",
 ]

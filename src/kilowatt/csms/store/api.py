@@ -28,6 +28,7 @@ from kilowatt.csms.store.records import (
     TariffRecord,
     TransactionEventRecord,
     TransactionRecord,
+    TransactionTariffRecord,
     VariableRecord,
 )
 
@@ -239,6 +240,16 @@ class Store(Protocol):
 
     async def delete_tariff(self, tariff_id: str) -> bool:
         """Remove a tariff; whether there was one."""
+        ...
+
+    async def transaction_tariffs(
+        self, station_id: str, transaction_id: str
+    ) -> list[TransactionTariffRecord]:
+        """The tariffs in force for a transaction, by position (the first, then each change)."""
+        ...
+
+    async def put_transaction_tariff(self, record: TransactionTariffRecord) -> None:
+        """Insert or replace by (station, transaction, position). Committed on return."""
         ...
 
     # -- sites -------------------------------------------------------------------------------

@@ -279,6 +279,20 @@ class TariffRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionTariffRecord:
+    """A tariff in force for a transaction from ``at`` on: position 0 is the one it started
+    with, each later position a change (I12 ChangeTransactionTariff). Kept with the tariff's
+    content, so that a tariff edited or deleted later does not change a transaction's cost."""
+
+    station_id: str
+    transaction_id: str
+    position: int
+    at: datetime
+    tariff_id: str
+    tariff: str  # the OCPP 2.1 TariffType, as on the wire
+
+
+@dataclass(frozen=True, slots=True)
 class SiteRecord:
     """A site for load balancing: its document (``csms/sites.py``) as JSON text."""
 

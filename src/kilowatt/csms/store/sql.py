@@ -76,6 +76,7 @@ from kilowatt.csms.store.records import (
     TariffRecord,
     TransactionEventRecord,
     TransactionRecord,
+    TransactionTariffRecord,
     VariableRecord,
 )
 
@@ -377,6 +378,7 @@ _CHARGING_PROFILE = _Fields(ChargingProfileRecord)
 _CHARGING_LIMIT = _Fields(ChargingLimitRecord)
 _SITE = _Fields(SiteRecord)
 _TARIFF = _Fields(TariffRecord)
+_TRANSACTION_TARIFF = _Fields(TransactionTariffRecord)
 
 
 def _transaction_row(transaction: TransactionRecord) -> _Row:
@@ -458,6 +460,7 @@ class SqlStore(Store):
         self._upsert_charging_profile = upsert(tables.charging_profiles)
         self._upsert_charging_limit = upsert(tables.charging_limits)
         self._upsert_site = upsert(tables.sites)
+        self._upsert_transaction_tariff = upsert(tables.transaction_tariffs)
         self._upsert_tariff = upsert(tables.tariffs)
         profiles = tables.charging_profiles
         # K09: the reported profiles of an EVSE that an earlier report (requestId) left.
@@ -931,6 +934,21 @@ class SqlStore(Store):
         statement = delete(table).where(table.c.tariff_id == tariff_id)
         deleted: bool = await self._submit(_Delete(statement))
         return deleted
+
+    async def transaction_tariffs(
+        self, station_id: str, transaction_id: str
+    ) -> list[TransactionTariffRecord]:
+        table = tables.transaction_tariffs
+        query = (
+            select(*_TRANSACTION_TARIFF.columns(table))
+            .where(table.c.station_id == station_id, table.c.transaction_id == transaction_id)
+            .order_by(table.c.position)
+        )
+        return await self._all(query, _TRANSACTION_TARIFF.record)
+
+    async def put_transaction_tariff(self, record: TransactionTariffRecord) -> None:
+        rows = [_TRANSACTION_TARIFF.row(record)]
+        await self._submit(_Rows(((self._upsert_transaction_tariff, rows),)))
 
     # -- sites ---------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ __all__ = [
     "status_history",
     "tariffs",
     "transaction_events",
+    "transaction_tariffs",
     "transactions",
     "variables",
 ]
@@ -319,6 +320,18 @@ tariffs = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("site_ids", JSON(none_as_null=True)),
     Column("evse_ids", JSON(none_as_null=True)),  # "station/evse"
+)
+
+# The tariffs in force for a transaction, the first and each change (I12), with their content.
+transaction_tariffs = Table(
+    "transaction_tariffs",
+    metadata,
+    Column("station_id", String, primary_key=True),
+    Column("transaction_id", String, primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("tariff_id", String, nullable=False),
+    Column("tariff", Text, nullable=False),
 )
 
 sites = Table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kilowatt.messages import v201
+from kilowatt.messages import v21, v201
 from kilowatt.station.handlers import (
     authorization,
     availability,
@@ -18,6 +18,7 @@ from kilowatt.station.handlers import (
     security,
     smart_charging,
     tariff_cost,
+    tariffs,
     transactions,
 )
 from kilowatt.station.station import Station
@@ -69,4 +70,8 @@ def ocpp201_router() -> Router[Station]:
     router.add(v201.CertificateSignedRequest, security.certificate_signed)
     router.add(v201.DataTransferRequest, data_transfer.data_transfer)
     router.add(v201.CostUpdatedRequest, tariff_cost.cost_updated)
+    router.add(v21.SetDefaultTariffRequest, tariffs.set_default_tariff)
+    router.add(v21.GetTariffsRequest, tariffs.get_tariffs)
+    router.add(v21.ClearTariffsRequest, tariffs.clear_tariffs)
+    router.add(v21.ChangeTransactionTariffRequest, tariffs.change_transaction_tariff)
     return router

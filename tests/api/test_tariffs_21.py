@@ -5,7 +5,9 @@ stations connected over 2.1 when one is written or deleted (I07/I11)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 from kilowatt.api.services import CSMS_ACTIONS_21
 from kilowatt.clock import ManualClock
 from kilowatt.csms.app import Csms
-from kilowatt.csms.store import StationRecord
+from kilowatt.csms.store import StationRecord, TariffRecord
 from kilowatt.messages import VERSIONS, Response, v21, v201
 from kilowatt.rpc import GenericError
 
@@ -303,8 +305,44 @@ async def test_a_201_transaction_changes_tariff_in_the_csms_alone(
     rows = await csms.store.transaction_tariffs("CS1", "TX-1")
     assert [(row.position, row.tariff_id) for row in rows] == [(0, "day"), (1, "night")]
     assert rows[1].at == clock.now()
-    # A 2.0.1 station prices nothing itself: it is told nothing.
-    assert transaction.received == []
+    # A 2.0.1 station prices nothing itself: it is told the running cost under the new
+    # price at once (I02), not asked to change anything.
+    await settled(csms)
+    [told] = transaction.received
+    assert isinstance(told, v201.CostUpdatedRequest) and told.transaction_id == "TX-1"
+    record = await csms.store.get_transaction("CS1", "TX-1")
+    assert record is not None
+    cost = await csms.pricing.cost(record, clock.now())
+    assert cost is not None and told.total_cost == float(cost.total_cost)
+
+
+async def test_the_running_cost_goes_out_at_the_configured_interval(
+    settings: Any, store: Any, clock: ManualClock, connect: Connect
+) -> None:
+    """With cost_updated_interval set, a 2.0.1 station gets a CostUpdated every interval
+    during a transaction, whether meter values come or not."""
+    timed = Csms(replace(settings, cost_updated_interval=60.0), store, clock)
+    await timed.pricing.put(TariffRecord("day", json.dumps(DAY), True, None, None, clock.now()))
+    await timed.start()
+    try:
+        await accepted("CS9", timed)
+        station = SimulatedStation(timed, "CS9", None, "ocpp2.0.1")
+        await station.start()
+        await start_transaction(station, clock)
+        await settled(timed)
+        assert station.received == []  # no periodic reading: nothing yet
+        costs: list[v201.CostUpdatedRequest] = []
+        for minute in (1, 2):
+            await clock.advance(60)
+            async with asyncio.timeout(5):  # the timer reads the store, then sends
+                while len(costs) < minute:
+                    await asyncio.sleep(0.01)
+                    costs = [r for r in station.received if isinstance(r, v201.CostUpdatedRequest)]
+            assert len(costs) == minute
+        assert costs[-1].transaction_id == "TX-1" and costs[-1].total_cost > 0
+        await station.close()
+    finally:
+        timed.close()
 
 
 async def test_the_cost_lists_every_tariff_in_force(

@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -25,7 +25,7 @@ from kilowatt.csms.config import Settings
 from kilowatt.csms.context import Context, Services
 from kilowatt.csms.handlers import ocpp_router
 from kilowatt.csms.pki import CertificateAuthority
-from kilowatt.csms.pricing import Pricing, send_default_tariffs
+from kilowatt.csms.pricing import Pricing, send_default_tariffs, send_running_cost
 from kilowatt.csms.registry import StationRegistry
 from kilowatt.csms.session import StationSession
 from kilowatt.csms.sites import SitePlan, parse_site
@@ -90,6 +90,7 @@ class Csms:
         self.services.load_balancer = self.balancer
         self.services.charging_allowance = self.balancer.allowance
         self._balancing: asyncio.Task[None] | None = None
+        self._costs: asyncio.Task[None] | None = None
         # The OCPP version of each station's last connection in this process: a 2.1 station
         # that prices locally must hear of a tariff change (I12) even while it is away.
         self._last_version: dict[str, str] = {}
@@ -166,12 +167,16 @@ class Csms:
         for record in await self.store.sites():
             self.balancer.put_site(parse_site(json.loads(record.document)))
         self._balancing = asyncio.create_task(self.balancer.run(), name="load balancer")
+        interval = self.settings.cost_updated_interval
+        if interval > 0:
+            self._costs = asyncio.create_task(self._running_costs(interval), name="running costs")
 
     def close(self) -> None:
         """Stop the load balancer, release the password worker thread (the store is the
         caller's to close)."""
-        if self._balancing is not None:
-            self._balancing.cancel()
+        for task in (self._balancing, self._costs):
+            if task is not None:
+                task.cancel()
         self._password_worker.shutdown(wait=False, cancel_futures=True)
 
     # -- tariffs (block I) -----------------------------------------------------------------------
@@ -227,8 +232,43 @@ class Csms:
             )
             if answer.status != v21.TariffChangeStatusEnumType.ACCEPTED:
                 return str(answer.status)
-        await self.pricing.change(record, choice.tariff, self.clock.now())
+        now = self.clock.now()
+        await self.pricing.change(record, choice.tariff, now)
+        if session is not None and session.subprotocol != "ocpp2.1":
+            # I02: a 2.0.1 driver sees the new price at once, not at the next reading.
+            self._spawn(send_running_cost(self.commands, self.pricing, record, now))
         return "Accepted"
+
+    async def _running_costs(self, interval: float) -> None:
+        """I02 at a configured interval: every ``interval`` seconds, each running transaction
+        of each connected 2.0.1 station gets its cost in a CostUpdated."""
+        while True:
+            await self.clock.sleep(interval)
+            if not self.pricing.any:
+                continue
+            for session in list(self.registry):
+                if session.subprotocol == "ocpp2.1":
+                    continue  # it prices locally
+                for transaction_id in list(session.transactions):
+                    record = await self.store.get_transaction(session.station_id, transaction_id)
+                    if record is not None and record.started_at and record.ended_at is None:
+                        self._spawn(
+                            send_running_cost(self.commands, self.pricing, record, self.clock.now())
+                        )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background, its failure logged (a station's answer never
+        fails the caller)."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                logger.exception("background work failed")
+
+        task = asyncio.create_task(run())
+        self.services.background.add(task)
+        task.add_done_callback(self.services.background.discard)
 
     # -- sites (load balancing) ----------------------------------------------------------------
 

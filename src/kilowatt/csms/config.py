@@ -58,6 +58,9 @@ class Settings:
     call_timeout: float = 30.0
     max_frame_size: int = 1 << 20
     heartbeat_interval: int = 300
+    # I02: the running cost goes to 2.0.1 stations in a CostUpdated after each periodic meter
+    # value (0), or every this many seconds during a transaction.
+    cost_updated_interval: float = 0.0
     log_level: str = "INFO"
 
     @property

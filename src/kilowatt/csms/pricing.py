@@ -43,6 +43,7 @@ __all__ = [
     "TransactionTariffs",
     "california_prices",
     "send_default_tariffs",
+    "send_running_cost",
 ]
 
 # The OCA's California pricing (whitepaper for 1.6 and 2.0.1): running-cost data in customData
@@ -350,6 +351,29 @@ class Pricing:
             ):
                 return variable.value == "true"
         return False
+
+
+async def send_running_cost(
+    commands: CommandBus, pricing: Pricing, record: TransactionRecord, at: datetime
+) -> None:
+    """I02: tell a 2.0.1 station a running transaction's cost at ``at`` (CostUpdated), with
+    the California-pricing customData for a station that declared it."""
+    cost = await pricing.cost(record, at)
+    tariffs = await pricing.of_transaction(record)
+    if cost is None or tariffs is None:
+        return
+    extension: CustomData | msgspec.UnsetType = msgspec.UNSET
+    if await pricing.wants_california_prices(record.station_id):
+        charging = record.charging_state == v201.ChargingStateEnumType.CHARGING
+        extension = california_prices(tariffs.current, cost, at, charging)
+    await commands.call(
+        record.station_id,
+        v201.CostUpdatedRequest(
+            total_cost=float(cost.total_cost),
+            transaction_id=record.transaction_id,
+            custom_data=extension,
+        ),
+    )
 
 
 async def send_default_tariffs(commands: CommandBus, pricing: Pricing, station_id: str) -> bool:

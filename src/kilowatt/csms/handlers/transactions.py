@@ -10,10 +10,10 @@ from msgspec import UNSET, UnsetType
 
 from kilowatt.csms.context import Context
 from kilowatt.csms.handlers.authorization import id_token_info
-from kilowatt.csms.pricing import california_prices
+from kilowatt.csms.pricing import send_running_cost
 from kilowatt.csms.store import TransactionEventRecord, TransactionRecord
 from kilowatt.csms.transactions import TransactionState, meter_samples
-from kilowatt.messages import CustomData, decode, encode, v21, v201
+from kilowatt.messages import decode, encode, v21, v201
 from kilowatt.messages.bridge import convert
 
 __all__ = ["transaction_event", "transaction_event_21"]
@@ -180,30 +180,17 @@ async def _costs(
         cost = await pricing.cost(record, ctx.now())
         pricing.forget(record)
         return UNSET if cost is None else float(cost.total_cost)
+    commands = ctx.services.commands
     if (
         request.trigger_reason in RUNNING_COST_TRIGGERS
         and record.ended_at is None
         and ctx.session.subprotocol != OCPP21
+        and not ctx.services.settings.cost_updated_interval  # else the CSMS's own timer
+        and commands is not None
     ):
-        commands = ctx.services.commands
 
         async def running_cost() -> None:
-            cost = await pricing.cost(record, request.timestamp)
-            tariffs = await pricing.of_transaction(record)
-            if cost is None or tariffs is None or commands is None:
-                return
-            extension: CustomData | UnsetType = UNSET
-            if await pricing.wants_california_prices(ctx.station_id):
-                charging = record.charging_state == v201.ChargingStateEnumType.CHARGING
-                extension = california_prices(tariffs.current, cost, request.timestamp, charging)
-            await commands.call(
-                ctx.station_id,
-                v201.CostUpdatedRequest(
-                    total_cost=float(cost.total_cost),
-                    transaction_id=record.transaction_id,
-                    custom_data=extension,
-                ),
-            )
+            await send_running_cost(commands, pricing, record, request.timestamp)
 
         ctx.then(running_cost)
     return UNSET

@@ -1,4 +1,5 @@
-"""The command line: ``kilowatt csms``, ``seed FILE``, ``validate``, ``station``, ``simulate``.
+"""The command line: ``kilowatt csms``, ``seed FILE``, ``validate``, ``station``, ``simulate``,
+``harness``.
 
 ``python -m kilowatt`` and the ``kilowatt`` script both land here. This is the top layer: it may
 put the CSMS, the API and the transport together.
@@ -25,6 +26,7 @@ from kilowatt.csms.config import ConfigError, Settings, load_settings
 from kilowatt.csms.pki import CertificateAuthority
 from kilowatt.csms.seed import SeedError, load_document, seed
 from kilowatt.csms.store.sql import open_store
+from kilowatt.harness import cli as harness_cli
 from kilowatt.messages import validate
 from kilowatt.rpc.errors import RpcError
 from kilowatt.station import commands as station_commands
@@ -181,12 +183,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("kind", choices=["request", "response"])
     check.add_argument("payload", help="a JSON file, or - for standard input")
     station_commands.add_parsers(commands)
+    harness_cli.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "validate":
         return _validate(args)
     if args.command in ("station", "simulate"):
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
         return station_commands.run(args)
+    if args.command == "harness":
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+        return harness_cli.run(args)
     try:
         settings = load_settings(args.config)
     except ConfigError as error:

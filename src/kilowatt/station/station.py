@@ -406,8 +406,8 @@ class Station:
             if self.registration != Registration.ACCEPTED:
                 await self._boot(connection)
             else:
+                self.accepted.set()
                 await self._report_statuses(after_offline=True)
-            self.accepted.set()
             self._queue_changed.set()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._heartbeats(connection))
@@ -441,6 +441,9 @@ class Station:
                 if response.interval > 0:
                     self._set_heartbeat_interval(response.interval)
                 self.boot_reason = v201.BootReasonEnumType.POWER_UP
+                # Online from the Accepted answer on: a card presented while the statuses go
+                # out is authorized by the CSMS, and events are not marked offline.
+                self.accepted.set()
                 await self._report_statuses(after_offline=False)
                 return
             wait = float(response.interval) or DEFAULT_BOOT_RETRY

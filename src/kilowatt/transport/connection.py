@@ -32,6 +32,7 @@ from kilowatt.rpc.events import (
     CallResultErrorReceived,
     CallTimedOut,
     ErrorReceived,
+    Event,
     InvalidResponseReceived,
     OverlappingCall,
     ResultReceived,
@@ -63,12 +64,20 @@ class Connection:
             own; returns the response. A raised RpcError is sent as the CALLERROR; any other
             exception is logged and sent as a bare InternalError. It is also called with the
             request of each OCPP 2.1 SEND, whose return value is then dropped.
+        on_event: told of every event of the endpoint before it is handled (the compliance
+            harness watches the peer's rule breaks: refused frames, overlapping CALLs).
     """
 
     def __init__(
-        self, channel: TextChannel, endpoint: Endpoint, clock: Clock, on_call: CallHandler
+        self,
+        channel: TextChannel,
+        endpoint: Endpoint,
+        clock: Clock,
+        on_call: CallHandler,
+        on_event: Callable[[Event], None] | None = None,
     ) -> None:
         self._channel = channel
+        self._on_event = on_event
         self._endpoint = endpoint
         self._clock = clock
         self._on_call = on_call
@@ -175,6 +184,8 @@ class Connection:
 
     def _handle_events(self) -> None:
         for event in self._endpoint.events_received():
+            if self._on_event is not None:
+                self._on_event(event)
             match event:
                 case CallReceived():
                     self._spawn(self._answer(event.message_id, event.action, event.request))

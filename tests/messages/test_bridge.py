@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from kilowatt.messages import VERSIONS, encode, v21, v201
-from kilowatt.messages.bridge import BridgeCodec, convert
+from kilowatt.messages.bridge import BridgeCodec, convert, transaction_event_as_201
 from kilowatt.rpc.errors import ActionNotImplemented, NotSupported, RpcError
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -115,3 +115,21 @@ def test_2_0_1_payloads_go_out_as_valid_2_1() -> None:
     assert msgspec.json.decode(CSMS.encode(answer)) == {"currentTime": "2026-11-25T12:00:00Z"}
     with pytest.raises(TypeError):
         CSMS.encode("not a message")
+
+
+@pytest.mark.parametrize(
+    ("trigger", "core"),
+    [
+        ("Authorized", "Authorized"),  # 2.0.1 has it: unchanged
+        ("LimitSet", "ChargingRateChanged"),
+        ("SoCLimitReached", "EnergyLimitReached"),
+        ("TariffChanged", "Trigger"),
+    ],
+)
+def test_a_2_1_event_reaches_the_2_0_1_core_with_the_nearest_trigger(
+    trigger: str, core: str
+) -> None:
+    converted = transaction_event_as_201(event_21(trigger))
+    assert type(converted) is v201.TransactionEventRequest
+    assert converted.trigger_reason == core
+    assert converted.transaction_info == v201.TransactionType(transaction_id="tx")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import msgspec
 import msgspec.inspect as mi
 
+from kilowatt.messages import v21, v201
 from kilowatt.messages.base import Message, Request, Response
 from kilowatt.messages.codec import decode, encode
 from kilowatt.rpc.errors import ActionNotImplemented, NotSupported, RpcError
@@ -23,7 +24,7 @@ from kilowatt.rpc.errors import ActionNotImplemented, NotSupported, RpcError
 if TYPE_CHECKING:
     from kilowatt.messages import Version
 
-__all__ = ["BridgeCodec", "convert"]
+__all__ = ["BridgeCodec", "convert", "transaction_event_as_201"]
 
 M = TypeVar("M", bound=Message)
 
@@ -66,6 +67,37 @@ def convert(message: Message, target: type[M]) -> M:
         return message
     data = msgspec.json.decode(encode(message))
     return decode(msgspec.json.encode(_prune(data, _struct_shape(target))), target)
+
+
+# OCPP 2.1's trigger reasons that 2.0.1 lacks, as a 2.0.1 core takes them (the message log
+# keeps the event as sent): a limit set or a mode changed alters the charging rate, a limit
+# reached ends like an energy limit; the rest (TariffChanged, RunningCost...) are events of the
+# transaction's own making, which 2.0.1 calls Trigger.
+_TRIGGERS_21 = {
+    "LimitSet": v201.TriggerReasonEnumType.CHARGING_RATE_CHANGED,
+    "OperationModeChanged": v201.TriggerReasonEnumType.CHARGING_RATE_CHANGED,
+    "CostLimitReached": v201.TriggerReasonEnumType.ENERGY_LIMIT_REACHED,
+    "SoCLimitReached": v201.TriggerReasonEnumType.ENERGY_LIMIT_REACHED,
+}
+_V201_TRIGGERS = frozenset(v201.TriggerReasonEnumType)
+
+
+def transaction_event_as_201(
+    request: v21.TransactionEventRequest | v201.TransactionEventRequest,
+) -> v201.TransactionEventRequest:
+    """A 2.1 TransactionEvent as the 2.0.1 core handles it: 2.1's fields dropped, a 2.1-only
+    trigger reason mapped to its nearest 2.0.1 one.
+
+    Raises:
+        RpcError: another value only 2.1 has (an IdToken type 2.0.1 lacks, say).
+    """
+    if isinstance(request, v201.TransactionEventRequest):
+        return request
+    trigger = str(request.trigger_reason)
+    if trigger not in _V201_TRIGGERS:
+        mapped = _TRIGGERS_21.get(trigger, v201.TriggerReasonEnumType.TRIGGER)
+        request = msgspec.structs.replace(request, trigger_reason=v21.TriggerReasonEnumType(mapped))
+    return convert(request, v201.TransactionEventRequest)
 
 
 class BridgeCodec:

@@ -42,7 +42,7 @@ from kilowatt.devicemodel import (
     to_json,
 )
 from kilowatt.messages import VERSIONS, PayloadCodec, Request, Response, v21, v201
-from kilowatt.messages.bridge import BridgeCodec, convert
+from kilowatt.messages.bridge import BridgeCodec, convert, transaction_event_as_201
 from kilowatt.messages.v201 import (
     AuthorizationStatusEnumType as AuthStatus,
     ChargingStateEnumType as ChargingState,
@@ -662,7 +662,7 @@ class Station:
                 assert isinstance(
                     response, v201.TransactionEventResponse | v21.TransactionEventResponse
                 )
-                self._transaction_answered(_as_201(item.request), response)
+                self._transaction_answered(transaction_event_as_201(item.request), response)
                 break
             self.queue.remove(item.id)
 
@@ -670,7 +670,7 @@ class Station:
         """An event queued as 2.1 and sent over a 2.0.1 connection (the CSMS chose 2.0.1 on a
         reconnect) goes as 2.0.1: without its cost, which the CSMS then computes alone."""
         if isinstance(request, v21.TransactionEventRequest) and self.protocol != OCPP21:
-            return _as_201(request)
+            return transaction_event_as_201(request)
         return request
 
     def _transaction_answered(
@@ -1399,16 +1399,3 @@ class Station:
             for connector_id, connector_operative in connectors.items():
                 if int(connector_id) in evse.connectors:
                     evse.connectors[int(connector_id)].operative = connector_operative
-
-
-_V201_TRIGGERS = frozenset(v201.TriggerReasonEnumType)
-
-
-def _as_201(request: TransactionEventRequest) -> v201.TransactionEventRequest:
-    """A queued event as 2.0.1 has it: 2.1's fields dropped, a 2.1-only trigger reason (the
-    TariffChanged of I12) as Trigger."""
-    if isinstance(request, v201.TransactionEventRequest):
-        return request
-    if str(request.trigger_reason) not in _V201_TRIGGERS:
-        request = msgspec.structs.replace(request, trigger_reason=v21.TriggerReasonEnumType.TRIGGER)
-    return convert(request, v201.TransactionEventRequest)

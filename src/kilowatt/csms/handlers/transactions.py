@@ -14,7 +14,7 @@ from kilowatt.csms.pricing import send_running_cost
 from kilowatt.csms.store import TransactionEventRecord, TransactionRecord
 from kilowatt.csms.transactions import TransactionState, meter_samples
 from kilowatt.messages import decode, encode, v21, v201
-from kilowatt.messages.bridge import convert
+from kilowatt.messages.bridge import convert, transaction_event_as_201
 
 __all__ = ["transaction_event", "transaction_event_21"]
 
@@ -93,16 +93,6 @@ async def transaction_event(
     return v201.TransactionEventResponse(total_cost=total_cost)
 
 
-# OCPP 2.1's trigger reasons that 2.0.1 lacks, as the 2.0.1 core stores them (the message log
-# keeps the event as sent): a limit set or a mode changed alters the charging rate, a limit
-# reached ends like an energy limit; the rest are events of the transaction's own making.
-_TRIGGERS_21 = {
-    "LimitSet": v201.TriggerReasonEnumType.CHARGING_RATE_CHANGED,
-    "OperationModeChanged": v201.TriggerReasonEnumType.CHARGING_RATE_CHANGED,
-    "CostLimitReached": v201.TriggerReasonEnumType.ENERGY_LIMIT_REACHED,
-    "SoCLimitReached": v201.TriggerReasonEnumType.ENERGY_LIMIT_REACHED,
-}
-_V201_TRIGGERS = frozenset(v201.TriggerReasonEnumType)
 _CENT = Decimal("0.01")
 
 
@@ -114,14 +104,8 @@ async def transaction_event_21(
     changed, recomputes the cost and answers its own totalCost, confirming or correcting the
     station's costDetails: on every event that carries costDetails, and on Ended."""
     trigger = str(request.trigger_reason)
-    core_trigger = request.trigger_reason
-    if trigger not in _V201_TRIGGERS:
-        core_trigger = v21.TriggerReasonEnumType(
-            _TRIGGERS_21.get(trigger, v201.TriggerReasonEnumType.TRIGGER)
-        )
-    core = msgspec.structs.replace(request, trigger_reason=core_trigger)
     answer = convert(
-        await transaction_event(convert(core, v201.TransactionEventRequest), ctx),
+        await transaction_event(transaction_event_as_201(request), ctx),
         v21.TransactionEventResponse,
     )
     pricing = ctx.services.pricing

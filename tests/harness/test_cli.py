@@ -20,7 +20,7 @@ from kilowatt.harness import cli as harness_cli
 from kilowatt.harness.case import CASES
 from kilowatt.harness.drivers import CallableDriver
 from kilowatt.harness.runner import select
-from tests.harness.conftest import API_TOKEN, PASSWORD, CsmsUnderTest
+from tests.harness.conftest import API_TOKEN, PASSWORD, CsmsUnderTest, TlsCsmsUnderTest
 from tests.harness.test_broken_peers import PASSWORD as STATION_PASSWORD, STATION, StationDouble
 
 
@@ -256,3 +256,54 @@ async def test_station_that_never_connects_exits_1() -> None:
     )
     assert await harness_cli.run_async(args, out=out) == 1
     assert "the station did not connect within 0.2 s" in out.getvalue()
+
+
+async def test_csms_tls_cases_pass_against_kilowatt(
+    kilowatt_csms_tls: TlsCsmsUnderTest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``harness csms --url wss://...``: profile 2 by default, 3 with a client certificate."""
+    for profile in (2, 3):
+        target = kilowatt_csms_tls.target(profile)
+        assert target.url is not None and target.ca is not None
+        argv = ["harness", "csms", "--url", target.url, "--station-id", target.station_id,
+                "--ca", str(target.ca), "--plain-url", kilowatt_csms_tls.plain_url,
+                "--timeout", "5"]  # fmt: skip
+        if profile == 2:
+            argv += ["--password", PASSWORD]
+        else:
+            argv += ["--client-cert", str(target.client_cert), "--client-key",
+                     str(target.client_key)]  # fmt: skip
+        status = await kilowatt_cli(*argv)
+        out = capsys.readouterr().out
+        cases = select("csms", security_profile=profile)
+        assert status == 0, out
+        assert f"security profile {profile}: {len(cases)} cases" in out
+        assert f"{len(cases)} cases: {len(cases)} passed, 0 failed, 0 errors" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["csms", "--url", "wss://127.0.0.1:9000/ocpp", "--station-id", "A"],  # no --ca
+        ["csms", "--url", "ws://127.0.0.1:9000/ocpp", "--station-id", "A",
+         "--security-profile", "2"],
+        ["csms", "--url", "wss://127.0.0.1:9000/ocpp", "--station-id", "A", "--ca", "ca.pem",
+         "--security-profile", "3"],
+        ["station", "--port", "0", "--station-id", "A", "--security-profile", "2"],
+        ["station", "--port", "0", "--station-id", "A", "--server-cert", "s.pem",
+         "--server-key", "s.key", "--security-profile", "3"],
+    ],
+    ids=["wss-without-ca", "profile-2-over-ws", "profile-3-without-cert",
+         "station-profile-2-without-cert", "station-profile-3-without-client-ca"],
+)  # fmt: skip
+def test_tls_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["harness", *argv]) == 2
+    assert "kilowatt harness: " in capsys.readouterr().err
+
+
+def test_list_by_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["harness", "list", "--security-profile", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    found = select("csms", security_profile=3) + select("station", security_profile=3)
+    assert [line.split()[0] for line in lines[:-1]] == [c.id for c in found]
+    assert all(line.endswith("(profile 3)") for line in lines[:-1])

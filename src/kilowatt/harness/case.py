@@ -3,6 +3,8 @@
 A case is named like the official ones (``TC_B_01_CSMS``: block B, number 01, the CSMS under
 test; ``..._CS``: a charging station under test), says which use cases and requirements it
 checks and what it needs first, and describes its steps in its docstring, in our own words.
+A case declares the OCPP security profile it runs at (``security_profile``: 1, Basic auth over
+plain ws, unless told); a run selects the cases of its target's profile only (runner.select).
 It fails by raising CheckFailed (``ctx.check``), or by an error of the exchange itself (no
 answer in time, a CALLERROR where an answer was due). Whatever else happens, a rule the
 implementation broke on the wire (``peer.Violation``) fails the case too.
@@ -44,6 +46,7 @@ class Case:
     prerequisites: str
     steps: str
     run: CaseFunction
+    security_profile: int = 1
 
     @property
     def block(self) -> str:
@@ -60,12 +63,17 @@ def case(
     use_cases: tuple[str, ...],
     requirements: tuple[str, ...] = (),
     prerequisites: str = "",
+    security_profile: int = 1,
 ) -> Callable[[CaseFunction], CaseFunction]:
-    """Register a case; its docstring gives its steps.
+    """Register a case; its docstring gives its steps. ``security_profile`` is the profile the
+    target must be set up for (1: Basic auth over ws; 2: TLS and Basic auth; 3: TLS with
+    client certificates).
 
     Raises:
-        ValueError: a malformed or duplicate id, or no docstring.
+        ValueError: a malformed or duplicate id, no docstring, or a profile not 1, 2 or 3.
     """
+    if security_profile not in (1, 2, 3):
+        raise ValueError(f"{id}: security profile {security_profile} is not 1, 2 or 3")
     match = _ID.match(id)
     if match is None:
         raise ValueError(f"{id!r} is not a case id like TC_B_01_CSMS or TC_B_01_CS")
@@ -85,6 +93,7 @@ def case(
             prerequisites=prerequisites,
             steps=" ".join(function.__doc__.split()),
             run=function,
+            security_profile=security_profile,
         )
         return function
 

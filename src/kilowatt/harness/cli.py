@@ -6,6 +6,11 @@
   ws://HOST:PORT/ocpp/ID, and runs the station cases once the station under test connects;
 - ``kilowatt harness list [--role csms|station]``: the cases.
 
+Security profiles 2 and 3: ``csms --url wss://... --ca CA.pem`` (and ``--client-cert``,
+``--client-key`` for profile 3); ``station --server-cert S.pem --server-key S.key`` (and
+``--client-ca``, ``--client-ca-key`` for profile 3). A run takes the cases of one profile,
+``--security-profile``: by default 1 over ws, 2 over wss, 3 over wss with client certificates.
+
 Each case prints one line as it ends, then the counts per block. Exit status: 0 when every case
 passed, 1 when one failed or erred, 2 on bad usage (no case matched, a bad URL).
 """
@@ -62,6 +67,17 @@ def _add_subcommands(harness: argparse.ArgumentParser) -> None:
     )
     csms.add_argument("--api-url", help="kilowatt's API, e.g. http://127.0.0.1:8080")
     csms.add_argument("--api-token", help="a bearer token of kilowatt's API")
+    csms.add_argument(
+        "--ca", type=Path, help="the CA bundle the CSMS's certificate chains to (a wss URL)"
+    )
+    csms.add_argument(
+        "--client-cert", type=Path, help="the station's certificate, CN the station id (profile 3)"
+    )
+    csms.add_argument("--client-key", type=Path, help="the key of --client-cert")
+    csms.add_argument(
+        "--plain-url",
+        help="the same CSMS's plain ws endpoint, where a profile-2 station must be refused",
+    )
     _common(csms)
 
     station = roles.add_parser("station", help="test a station: the harness is its CSMS")
@@ -80,15 +96,37 @@ def _add_subcommands(harness: argparse.ArgumentParser) -> None:
         default=300.0,
         help="seconds to wait for the station's first connection (default 300)",
     )
+    station.add_argument(
+        "--server-cert", type=Path, help="the harness's server certificate: it listens on wss"
+    )
+    station.add_argument("--server-key", type=Path, help="the key of --server-cert")
+    station.add_argument(
+        "--client-ca", type=Path, help="the CA of station certificates (profile 3)"
+    )
+    station.add_argument(
+        "--client-ca-key",
+        type=Path,
+        help="the key of --client-ca: the harness signs the station's CSRs (profile 3)",
+    )
     _common(station)
 
     listing = roles.add_parser("list", help="list the cases")
     listing.add_argument("--role", choices=["csms", "station"], help="only the cases of this role")
     listing.add_argument("--cases", nargs="+", default=["*"], metavar="PATTERN")
+    listing.add_argument(
+        "--security-profile", type=int, choices=[1, 2, 3], help="only the cases of this profile"
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--password", help="the station's Basic-auth password (profile 1)")
+    parser.add_argument("--password", help="the station's Basic-auth password (profiles 1, 2)")
+    parser.add_argument(
+        "--security-profile",
+        type=int,
+        choices=[1, 2, 3],
+        help="run the cases of this profile (default: 1 over ws, 2 over wss, 3 over wss "
+        "with client certificates)",
+    )
     parser.add_argument(
         "--cases",
         nargs="+",
@@ -153,22 +191,63 @@ def _patterns(args: argparse.Namespace) -> list[str]:
     return [p.strip() for text in args.cases for p in text.split(",") if p.strip()]
 
 
-def _cases(role: Role, args: argparse.Namespace) -> list[Case]:
-    found = select(role, _patterns(args))
+def _cases(role: Role, args: argparse.Namespace, profile: int) -> list[Case]:
+    found = select(role, _patterns(args), security_profile=profile)
     if not found:
-        raise UsageError(f"no {role} case matches {' '.join(_patterns(args))}")
+        raise UsageError(
+            f"no {role} case of security profile {profile} matches {' '.join(_patterns(args))}"
+        )
     return found
+
+
+def _csms_profile(args: argparse.Namespace) -> int:
+    """The security profile of a CSMS run, and whether the options allow it."""
+    wss = args.url.startswith("wss:")
+    profile: int = args.security_profile or (
+        1 if not wss else 3 if args.client_cert is not None else 2
+    )
+    if (profile >= 2) != wss:
+        raise UsageError(
+            f"security profile {profile} needs a {'wss' if profile >= 2 else 'ws'} URL"
+        )
+    if wss and args.ca is None:
+        raise UsageError("a wss URL needs --ca, the CA bundle of the CSMS's certificate")
+    if profile == 3 and (args.client_cert is None or args.client_key is None):
+        raise UsageError("security profile 3 needs --client-cert and --client-key")
+    if args.plain_url is not None and not args.plain_url.startswith("ws:"):
+        raise UsageError(f"--plain-url must be a ws:// URL, not {args.plain_url!r}")
+    return profile
+
+
+def _station_profile(args: argparse.Namespace) -> int:
+    """The security profile of a station run, and whether the options allow it."""
+    tls = args.server_cert is not None
+    profile: int = args.security_profile or (
+        1 if not tls else 3 if args.client_ca is not None else 2
+    )
+    if (profile >= 2) != tls:
+        raise UsageError(
+            f"security profile {profile} "
+            + ("needs --server-cert and --server-key" if profile >= 2 else "is plain ws")
+        )
+    if tls and args.server_key is None:
+        raise UsageError("--server-cert needs --server-key")
+    if profile == 3 and args.client_ca is None:
+        raise UsageError("security profile 3 needs --client-ca")
+    return profile
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
     roles: list[Role] = [args.role] if args.role else ["csms", "station"]
-    cases = [c for role in roles for c in select(role, _patterns(args))]
+    profile = args.security_profile
+    cases = [c for role in roles for c in select(role, _patterns(args), security_profile=profile)]
     if not cases:
         role = f"{args.role} " if args.role else ""
         raise UsageError(f"no {role}case matches {' '.join(_patterns(args))}")
     width = max(len(c.id) for c in cases)
     for c in cases:
-        print(f"{c.id:<{width}}  {c.title}  [{', '.join(c.use_cases)}]", file=out)
+        shown = f"  (profile {c.security_profile})" if c.security_profile > 1 else ""
+        print(f"{c.id:<{width}}  {c.title}  [{', '.join(c.use_cases)}]{shown}", file=out)
     print(f"{len(cases)} cases", file=out, flush=True)
     return EXIT_PASSED
 
@@ -216,7 +295,8 @@ async def _check_kilowatt_api(api_url: str, token: str | None, station_id: str) 
 
 async def _csms(args: argparse.Namespace, driver: Driver | None, out: TextIO) -> int:
     _check_url(args.url)
-    cases = _cases("csms", args)
+    profile = _csms_profile(args)
+    cases = _cases("csms", args, profile)
     if driver is None and args.driver == "kilowatt" and not args.api_url:
         raise UsageError("--driver kilowatt needs --api-url (and --api-token)")
     await _reachable(args.url, args.timeout)
@@ -233,9 +313,15 @@ async def _csms(args: argparse.Namespace, driver: Driver | None, out: TextIO) ->
         station_id=args.station_id,
         password=args.password,
         timeout=args.timeout,
+        security_profile=profile,
+        plain_url=args.plain_url,
+        ca=args.ca,
+        client_cert=args.client_cert,
+        client_key=args.client_key,
     )
     print(
-        f"testing the CSMS at {args.url} as station {args.station_id}: {len(cases)} cases",
+        f"testing the CSMS at {args.url} as station {args.station_id}, security profile "
+        f"{profile}: {len(cases)} cases",
         file=out,
         flush=True,
     )
@@ -248,7 +334,8 @@ async def _csms(args: argparse.Namespace, driver: Driver | None, out: TextIO) ->
 
 
 async def _station(args: argparse.Namespace, driver: Driver | None, out: TextIO) -> int:
-    cases = _cases("station", args)
+    profile = _station_profile(args)
+    cases = _cases("station", args, profile)
     target = Target(
         role="station",
         station_id=args.station_id,
@@ -256,15 +343,21 @@ async def _station(args: argparse.Namespace, driver: Driver | None, out: TextIO)
         host=args.host,
         port=args.port,
         timeout=args.timeout,
+        security_profile=profile,
+        server_cert=args.server_cert,
+        server_key=args.server_key,
+        client_ca=args.client_ca,
+        client_ca_key=args.client_ca_key,
     )
     driver = driver or InteractiveDriver()
     try:
         link = StationLink(target)
         await link.__aenter__()
-    except OSError as error:
+    except OSError as error:  # ssl.SSLError too: a certificate that does not load
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {error}") from None
     try:
-        url = f"ws://{args.host}:{link.port}/ocpp/{urllib.parse.quote(args.station_id, safe='')}"
+        identity = urllib.parse.quote(args.station_id, safe="")
+        url = f"{link.scheme}://{args.host}:{link.port}/ocpp/{identity}"
         print(f"connect the station to {url}", file=out, flush=True)
         if args.password is not None:
             print(f"(Basic auth: user {args.station_id}, the given password)", file=out)

@@ -4,16 +4,25 @@ it, the driver, and the checks."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from kilowatt.harness.case import Case, CheckFailed, Role
+from kilowatt.harness.case import Case, CheckFailed, NotConfigured, Role
 from kilowatt.harness.drivers import Driver
 from kilowatt.harness.peer import Answer, Frame, Peer, Violation
 from kilowatt.messages import v201
 from kilowatt.transport.client import ConnectRefused, connect
+from kilowatt.transport.security import (
+    CertificateFiles,
+    certificate_common_name,
+    server_context,
+    station_context,
+)
 from kilowatt.transport.server import Handshake, Listener, Refusal, StationServer, StationSocket
 
 __all__ = ["Context", "StationLink", "Target"]
@@ -34,6 +43,19 @@ class Target:
         host, port: where the harness listens for the station (role station; 0: any port).
         timeout: seconds the implementation has for each step (an answer, an expected CALL).
         subprotocol: the OCPP version spoken.
+        security_profile: the profile the target is set up for (1: Basic auth over ws, 2: TLS
+            and Basic auth, 3: TLS with client certificates); the run's cases are of it.
+        plain_url: the same CSMS's plain ws endpoint, if it has one (role csms, profile 2: a
+            station of profile 2 must be refused there).
+        ca: the CA bundle the CSMS's certificate must chain to (role csms, a wss URL).
+        client_cert, client_key: the harness station's certificate (its CN the station id)
+            and key, issued by a CA the CSMS trusts (role csms, profile 3).
+        server_cert, server_key: the certificate and key of the harness's wss listener (role
+            station, profiles 2 and 3); without them it listens on plain ws.
+        client_ca: the CA that issues station certificates, which the station's must chain to
+            (role station, profile 3).
+        client_ca_key: that CA's key, for the harness to sign the station's CSRs (role
+            station, profile 3: certificate renewal).
     """
 
     role: Role
@@ -44,14 +66,29 @@ class Target:
     port: int = 0
     timeout: float = 10.0
     subprotocol: str = "ocpp2.0.1"
+    security_profile: int = 1
+    plain_url: str | None = None
+    ca: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    server_cert: Path | None = None
+    server_key: Path | None = None
+    client_ca: Path | None = None
+    client_ca_key: Path | None = None
 
 
 class StationLink:
     """The harness as a CSMS: a server the station under test connects to, kept over the whole
-    run; each case takes the station's current connection (``Context.station``)."""
+    run; each case takes the station's current connection (``Context.station``).
+
+    With the target's ``server_cert`` it listens on wss (and asks for a client certificate
+    verified against ``client_ca``, when given); at security profile 3 it admits a station by
+    its certificate (CN the station id), else by Basic auth with ``password``, which a case
+    may change (the station's new password, from its next connection on)."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
+        self.password = target.password
         self.started = time.monotonic()
         self._connected = asyncio.Condition()
         self.peer: Peer | None = None
@@ -60,8 +97,17 @@ class StationLink:
         # A case's own answers (``Peer.answer``), shared by every connection of the station,
         # so that they hold on the one it opens after a reboot too; cleared between cases.
         self.answers: dict[type[Any], Answer] = {}
+        tls = None
+        if target.server_cert is not None:
+            if target.server_key is None:
+                raise NotConfigured("the harness's server certificate needs its key")
+            tls = server_context(
+                [CertificateFiles(target.server_cert, target.server_key)],
+                client_ca=target.client_ca,
+            )
+        self.scheme = "ws" if tls is None else "wss"
         self.server = StationServer(
-            [Listener("ws", target.host, target.port)],
+            [Listener(self.scheme, target.host, target.port, ssl=tls)],
             (target.subprotocol,),
             self._admit,
             self._serve,
@@ -69,7 +115,7 @@ class StationLink:
 
     @property
     def port(self) -> int:
-        return self.server.port("ws")
+        return self.server.port(self.scheme)
 
     async def __aenter__(self) -> StationLink:
         await self.server.__aenter__()
@@ -86,7 +132,14 @@ class StationLink:
             return self.refuse_with
         if handshake.station_id != self.target.station_id:
             return Refusal(404, f"the harness expects station {self.target.station_id}")
-        password = self.target.password
+        if self.target.security_profile >= 3:
+            certificate = handshake.client_certificate
+            if certificate is None:
+                return Refusal(401, "security profile 3: a client certificate is needed")
+            if certificate_common_name(certificate) != self.target.station_id:
+                return Refusal(401, "the client certificate's CN is not the station id")
+            return None
+        password = self.password
         if password is not None:
             auth = handshake.basic_auth
             if auth is None or (auth.user, auth.password) != (self.target.station_id, password):
@@ -102,6 +155,7 @@ class StationLink:
             self.target.timeout,
             answers=self.answers,
         )
+        peer.handshake = socket.handshake
         async with self._connected:
             if self.peer is not None:
                 await self.peer.close()  # a new connection replaces the old one
@@ -159,18 +213,26 @@ class Context:
         station_id: str | None = None,
         password: Any = _DEFAULT,
         subprotocols: tuple[str, ...] | None = None,
+        url: str | None = None,
+        certificate: Any = _DEFAULT,
     ) -> Peer:
-        """Open a station connection to the CSMS under test.
+        """Open a station connection to the CSMS under test, at ``url`` (the target's unless
+        told); over TLS for a wss URL, presenting ``certificate`` (the target's client
+        certificate unless told; None: none).
 
         Raises:
             ConnectRefused: the CSMS answered the upgrade with an HTTP error.
+            NotConfigured: a wss URL without the CA bundle (``Target.ca``).
         """
-        assert self.target.url is not None, "a CSMS under test needs its URL"
+        url = url or self.target.url
+        assert url is not None, "a CSMS under test needs its URL"
+        tls = self.tls(certificate) if url.startswith("wss:") else None
         socket = await connect(
-            self.target.url,
+            url,
             station_id or self.target.station_id,
             subprotocols=subprotocols or (self.target.subprotocol,),
             password=self.target.password if password is _DEFAULT else password,
+            ssl=tls,
             ping_interval=None,
             compression=False,
             open_timeout=self.timeout,
@@ -178,6 +240,39 @@ class Context:
         peer = Peer(socket, socket.subprotocol, "station", self.started, self.timeout)
         self._watch(peer)
         return peer
+
+    def tls(self, certificate: Any = _DEFAULT) -> ssl.SSLContext:
+        """The harness station's TLS context: the CSMS's certificate checked against the
+        target's ``ca``, TLS 1.2 or higher, and ``certificate`` (CertificateFiles; the target's
+        client certificate unless told; None: none) presented.
+
+        Raises:
+            NotConfigured: no ``ca``, or half a client certificate.
+        """
+        if self.target.ca is None:
+            raise NotConfigured("a wss URL needs the CA bundle of the CSMS's certificate (--ca)")
+        if certificate is _DEFAULT:
+            cert, key = self.target.client_cert, self.target.client_key
+            if (cert is None) != (key is None):
+                raise NotConfigured("a client certificate needs its key (--client-key)")
+            certificate = None if cert is None or key is None else CertificateFiles(cert, key)
+        return station_context(self.target.ca, client_certificate=certificate)
+
+    async def tls_version(self) -> str | None:
+        """The TLS version the CSMS negotiates with the harness's context ("TLSv1.3"), from a
+        TLS connection of its own to the URL's host and port, closed at once."""
+        assert self.target.url is not None, "a CSMS under test needs its URL"
+        parts = urllib.parse.urlsplit(self.target.url)
+        async with asyncio.timeout(self.timeout):
+            _, writer = await asyncio.open_connection(
+                parts.hostname, parts.port or 443, ssl=self.tls(), server_hostname=parts.hostname
+            )
+        try:
+            tls = writer.get_extra_info("ssl_object")
+            return tls.version() if isinstance(tls, ssl.SSLObject) else None
+        finally:
+            writer.close()
+            await asyncio.gather(writer.wait_closed(), return_exceptions=True)
 
     async def refused(self, **connect_args: Any) -> int | None:
         """The HTTP status the CSMS refuses this connection with; None if it upgraded (the

@@ -23,6 +23,10 @@ and for a charging station under test (what happens at the station):
   driver presents that card at the EVSE (to start, or to stop what it started).
 - ``reboot``: the station restarts as after a power cut: it closes its connection,
   connects again and boots.
+- ``go_offline``: ``seconds``: the station loses its network for that long: its connection
+  closes and it cannot connect again until the time is up, then it reconnects (without a
+  boot: it did not restart). The driver may return at once or when the outage ends; a case
+  runs it alongside its other steps.
 
 Drivers: ``InteractiveDriver`` asks a person, ``HttpDriver`` makes an HTTP call configured per
 action, ``CallableDriver`` calls Python functions (an implementation in the same process).

@@ -39,6 +39,7 @@ from kilowatt.rpc.events import (
 )
 from kilowatt.transport.channel import TextChannel
 from kilowatt.transport.connection import Connection
+from kilowatt.transport.server import Handshake
 
 __all__ = ["Answer", "Frame", "Peer", "Violation", "minimal"]
 
@@ -98,6 +99,9 @@ class Peer:
         self.role = role
         self.opened = time.monotonic()
         self.subprotocol = subprotocol
+        # What the station's opening handshake brought (TLS, its certificate, its Basic auth),
+        # on a connection of a station to the harness (a StationLink's); None on the others.
+        self.handshake: Handshake | None = None
         self.frames: list[Frame] = []
         self.violations: list[Violation] = []
         self._started = started

@@ -34,15 +34,23 @@ class Result:
     notes: tuple[str, ...]
 
 
-def select(role: Role, patterns: Iterable[str] = ("*",)) -> list[Case]:
+def select(
+    role: Role, patterns: Iterable[str] = ("*",), *, security_profile: int | None = 1
+) -> list[Case]:
     """The cases for an implementation in ``role`` whose ids match a pattern (``TC_B_*``), in
-    id order."""
+    id order, of exactly ``security_profile`` (None: of any profile).
+
+    Exactly, not "at most": a profile-1 case connects over plain ws with a password, which a
+    target set up for TLS (profile 2) or client certificates (profile 3) refuses; each profile
+    is a run of its own, against a target set up for it."""
     wanted = list(patterns)
     return sorted(
         (
             c
             for c in CASES.values()
-            if c.role == role and any(fnmatch.fnmatchcase(c.id, p) for p in wanted)
+            if c.role == role
+            and (security_profile is None or c.security_profile == security_profile)
+            and any(fnmatch.fnmatchcase(c.id, p) for p in wanted)
         ),
         key=lambda c: c.id,
     )

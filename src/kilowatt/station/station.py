@@ -69,7 +69,7 @@ from kilowatt.station.firmware import Firmware
 from kilowatt.station.iso15118 import Iso15118
 from kilowatt.station.logs import Logs
 from kilowatt.station.machines import ChargingEvent, charging_state_after
-from kilowatt.station.monitoring import StationMonitors, follow_monitors
+from kilowatt.station.monitoring import StationMonitors, follow_monitors, set_measured
 from kilowatt.station.network import NetworkProfiles
 from kilowatt.station.pricing import LocalCosts
 from kilowatt.station.pwm import signal_limit
@@ -100,6 +100,7 @@ OnCall = Callable[[object, "Station"], Awaitable[object]]
 RENEWAL_RECONNECT_DELAY = 1.0
 # B01.FR.05 leaves the retry after an interval of 0 to the station.
 DEFAULT_BOOT_RETRY = 60.0
+CONNECT_ATTEMPT = 10.0  # seconds a connection attempt takes to fail in a simulated outage
 OCPP201 = "ocpp2.0.1"
 OCPP21 = "ocpp2.1"
 # The events a station that prices locally sends its cost so far with (and the Ended one).
@@ -254,8 +255,14 @@ class Station:
             VariableKey(variable),
             v201.AttributeEnumType.ACTUAL,
         )
-        if self.model.values.get(key) not in (None, value):
+        if self.model.values.get(key) in (None, value):
+            return
+        if not hasattr(self, "monitors"):  # the station is being built: no monitor runs yet
             self.model = self.model.with_values({key: value})
+            return
+        # Through the monitors (N07): a Delta monitor on AvailabilityState fires when the
+        # connector's status changes.
+        set_measured(self, key.component, key.variable, value)
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -290,7 +297,11 @@ class Station:
         await self.clock.sleep(seconds)
 
     async def _connect(self) -> StationClientSocket:
-        if self.clock.monotonic() < self._network_down_until:
+        remaining = self._network_down_until - self.clock.monotonic()
+        if remaining > 0:
+            # An attempt into a dead network fails after a while, not at once: without this
+            # wait a zero back-off would spin through thousands of attempts per second.
+            await self.clock.sleep(min(remaining, CONNECT_ATTEMPT))
             raise OSError("the network is down (simulated)")
         profile = self.int_var("SecurityCtrlr", "SecurityProfile")
         return await connect(

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import random
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
 
 from msgspec import UNSET
@@ -29,11 +31,13 @@ __all__ = [
     "QUIET",
     "TOLERANCE",
     "answer_boot",
+    "back_online",
     "boot_reported",
     "connectors",
     "ended",
     "expect",
     "get_value",
+    "go_offline",
     "heartbeat_interval",
     "next_id",
     "present",
@@ -371,3 +375,106 @@ async def tidy(ctx: Context, peer: Peer, since: int) -> None:
             await peer.call(v201.RequestStopTransactionRequest(transaction_id=transaction_id))
     except Exception as error:  # the case's outcome is its own checks'
         ctx.note(f"tidy: {type(error).__name__}: {error}")
+
+
+# -- files the station fetches or uploads (firmware, logs) -----------------------------------
+
+__all__ += ["Served", "serve_files"]
+
+
+@dataclasses.dataclass
+class Served:
+    """The harness's HTTP server for files: ``url(path)`` is where the station finds them (on
+    the host the harness listens on for the station); ``requests`` what it asked, as
+    (method, path, bytes of body received)."""
+
+    base: str
+    requests: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}"
+
+
+@contextlib.asynccontextmanager
+async def serve_files(ctx: Context, files: dict[str, bytes]) -> AsyncIterator[Served]:
+    """A plain HTTP server on the harness's host while the block runs: GET of one of
+    ``files`` (by path, e.g. "/fw.bin") gives it, PUT or POST (an upload) is taken with 200,
+    anything else is 404. One request per connection."""
+    host = ctx.target.host if ctx.target.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    served = Served("")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(ctx.timeout):
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+                method, path = [*head[0].split(" "), "", ""][:2]
+                length = 0
+                for line in head[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length" and value.strip().isdigit():
+                        length = int(value.strip())
+                body = await reader.readexactly(length) if length else b""
+            served.requests.append((method, path, len(body)))
+            content = files.get(path.split("?")[0]) if method in ("GET", "HEAD") else b""
+            status = "200 OK" if content is not None or method in ("PUT", "POST") else "404"
+            payload = content if content is not None and method == "GET" else b""
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Length: {len(content or b'')}\r\n"
+                "Connection: close\r\n\r\n".encode("latin-1")
+                + payload
+            )
+            await writer.drain()
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, host, 0)
+    port = server.sockets[0].getsockname()[1]
+    served.base = f"http://{host}:{port}"
+    try:
+        yield served
+    finally:
+        server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 1.0)
+        if served.requests:
+            ctx.note("HTTP requests of the station: " + ", ".join(map(str, served.requests)))
+
+
+# -- outages ---------------------------------------------------------------------------------
+
+
+async def go_offline(ctx: Context, peer: Peer, seconds: float) -> asyncio.Task[Any]:
+    """The driver takes the station off the network for ``seconds`` (``go_offline``, run
+    alongside the case: a driver may return at once or when the outage ends); the case goes
+    on once the station's connection ``peer`` has closed. The task is the driver's action, for
+    ``back_online``."""
+    outage = asyncio.create_task(ctx.act("go_offline", seconds=seconds))
+    closed = await peer.wait_closed(ctx.timeout)
+    if outage.done() and not outage.cancelled() and outage.exception() is not None:
+        await outage  # the driver could not: its error
+    ctx.check(
+        closed,
+        f"the station kept its connection open {ctx.timeout:g} s after it went offline",
+    )
+    return outage
+
+
+async def back_online(
+    ctx: Context, before: Peer, outage: asyncio.Task[Any], seconds: float
+) -> Peer:
+    """After ``go_offline``: the driver's action done, the station's new connection (another
+    than ``before``), waiting the rest of the outage and then up to the step timeout."""
+    started = time.monotonic()
+    await outage
+    deadline = started + seconds + ctx.timeout
+    while True:
+        try:
+            return await ctx.station(after=before)
+        except TimeoutError:
+            if time.monotonic() >= deadline:
+                raise CheckFailed(
+                    f"the station did not connect again within {ctx.timeout:g} s of the end "
+                    f"of its {seconds:g} s outage"
+                ) from None

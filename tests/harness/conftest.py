@@ -28,10 +28,10 @@ from kilowatt.csms.store import StationRecord
 from kilowatt.csms.store.sql import open_store
 from kilowatt.devicemodel import StationShape
 from kilowatt.harness.context import StationLink, Target
-from kilowatt.harness.drivers import CallableDriver, HttpDriver, kilowatt_csms_driver
-from kilowatt.messages import v201
+from kilowatt.harness.drivers import HttpDriver, kilowatt_csms_driver, kilowatt_station_driver
 from kilowatt.station import firmware, logs
 from kilowatt.station.config import StationConfig
+from kilowatt.station.control import control_app
 from kilowatt.station.handlers import ocpp201_router
 from kilowatt.station.station import Station
 from kilowatt.transport.security import CertificateFiles, server_context
@@ -92,34 +92,15 @@ STATION_VARIABLES = {
 class StationUnderTest:
     station: Station
     target: Target
-    driver: CallableDriver
+    driver: HttpDriver
     link: StationLink
 
 
-def station_driver(station: Station) -> CallableDriver:
-    """The driver's vocabulary for a station (drivers.py) done by the Station's own methods."""
-
-    async def plug_in(evse_id: int, connector_id: int = 1) -> None:
-        station.plug_in(evse_id, connector_id)
-
-    async def unplug(evse_id: int) -> None:
-        station.unplug(evse_id)
-
-    async def present_token(evse_id: int, id_token: str, type: str) -> bool:
-        token = v201.IdTokenType(id_token=id_token, type=v201.IdTokenEnumType(type))
-        return await station.present_token(evse_id, token)
-
-    async def reboot() -> None:
-        await station.reboot(v201.BootReasonEnumType.POWER_UP)
-
-    return CallableDriver(
-        {
-            "plug_in": plug_in,
-            "unplug": unplug,
-            "present_token": present_token,
-            "reboot": reboot,
-            "go_offline": station.go_offline,
-        }
+def station_driver(station: Station) -> HttpDriver:
+    """The driver kilowatt's station provides for itself: its control API (station/control.py),
+    served in process."""
+    return kilowatt_station_driver(
+        "http://station.test", transport=httpx.ASGITransport(app=control_app(station))
     )
 
 

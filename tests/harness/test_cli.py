@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import io
 import socket
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -307,3 +308,40 @@ def test_list_by_profile(capsys: pytest.CaptureFixture[str]) -> None:
     found = select("csms", security_profile=3) + select("station", security_profile=3)
     assert [line.split()[0] for line in lines[:-1]] == [c.id for c in found]
     assert all(line.endswith("(profile 3)") for line in lines[:-1])
+
+
+async def test_kilowatt_station_as_a_process_driven_through_its_control_api(
+    tmp_path: Path,
+) -> None:
+    """``kilowatt station --control-port`` in a process of its own, and ``harness station
+    --driver kilowatt`` driving it through that API: the station cases that need a driver
+    pass."""
+    control = socket.socket()
+    control.bind(("127.0.0.1", 0))
+    control_port = control.getsockname()[1]
+    control.close()
+    out = io.StringIO()
+    cases = ["TC_B_01_CS", "TC_C_01_CS", "TC_E_02_CS"]
+    args = harness_cli.parser().parse_args(
+        ["station", "--port", "0", "--station-id", "KW-CTL", "--cases", *cases,
+         "--driver", "kilowatt", "--control-url", f"http://127.0.0.1:{control_port}",
+         "--connect-wait", "30"]
+    )  # fmt: skip
+    run = asyncio.create_task(harness_cli.run_async(args, out=out))
+    async with asyncio.timeout(10):
+        while "connect the station to " not in out.getvalue():
+            await asyncio.sleep(0.01)
+    url = out.getvalue().split("connect the station to ")[1].split()[0]
+    station = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kilowatt", "station", "--csms", url.removesuffix("/KW-CTL"),
+        "--id", "KW-CTL", "--control-port", str(control_port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        status = await asyncio.wait_for(run, 120)
+    finally:
+        station.terminate()
+        await station.wait()
+    text = out.getvalue()
+    assert status == 0, text
+    assert all(f"PASS {case} " in text for case in cases), text

@@ -31,7 +31,13 @@ import httpx
 from kilowatt.harness import report
 from kilowatt.harness.case import Case, Role
 from kilowatt.harness.context import StationLink, Target
-from kilowatt.harness.drivers import Driver, HttpDriver, InteractiveDriver, kilowatt_csms_driver
+from kilowatt.harness.drivers import (
+    Driver,
+    HttpDriver,
+    InteractiveDriver,
+    kilowatt_csms_driver,
+    kilowatt_station_driver,
+)
 from kilowatt.harness.runner import Result, run_cases, select
 
 __all__ = ["add_parser", "main", "parser", "progress_line", "run", "run_async", "summary"]
@@ -86,9 +92,15 @@ def _add_subcommands(harness: argparse.ArgumentParser) -> None:
     station.add_argument("--station-id", required=True, help="the identity the station uses")
     station.add_argument(
         "--driver",
-        choices=["interactive"],
+        choices=["interactive", "kilowatt"],
         default="interactive",
-        help="who does the steps at the station (plug in, present a card): a person here",
+        help="who does the steps at the station (plug in, present a card): a person here, or "
+        "kilowatt's station through its control API (--control-url)",
+    )
+    station.add_argument(
+        "--control-url",
+        help="kilowatt's station control API, e.g. http://127.0.0.1:9200 "
+        "(kilowatt station --control-port 9200)",
     )
     station.add_argument(
         "--connect-wait",
@@ -349,6 +361,11 @@ async def _station(args: argparse.Namespace, driver: Driver | None, out: TextIO)
         client_ca=args.client_ca,
         client_ca_key=args.client_ca_key,
     )
+    owned: HttpDriver | None = None
+    if driver is None and args.driver == "kilowatt":
+        if not args.control_url:
+            raise UsageError("--driver kilowatt needs --control-url")
+        driver = owned = kilowatt_station_driver(args.control_url)
     driver = driver or InteractiveDriver()
     try:
         link = StationLink(target)
@@ -370,6 +387,8 @@ async def _station(args: argparse.Namespace, driver: Driver | None, out: TextIO)
         results = await _run(cases, target, driver, link, args, out)
     finally:
         await link.__aexit__(None, None, None)
+        if owned is not None:
+            await owned.close()
     return _finish(results, args, f"station {args.station_id}", "harness.station", out)
 
 

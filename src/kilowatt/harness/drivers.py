@@ -30,7 +30,8 @@ and for a charging station under test (what happens at the station):
 
 Drivers: ``InteractiveDriver`` asks a person, ``HttpDriver`` makes an HTTP call configured per
 action, ``CallableDriver`` calls Python functions (an implementation in the same process).
-``kilowatt_csms_driver`` drives kilowatt's own CSMS through its REST API.
+``kilowatt_csms_driver`` drives kilowatt's own CSMS through its REST API,
+``kilowatt_station_driver`` kilowatt's station through its control API (station/control.py).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ __all__ = [
     "HttpDriver",
     "InteractiveDriver",
     "kilowatt_csms_driver",
+    "kilowatt_station_driver",
 ]
 
 
@@ -224,5 +226,34 @@ def kilowatt_csms_driver(
             ),
         },
         token=token,
+        transport=transport,
+    )
+
+
+def kilowatt_station_driver(
+    base_url: str, *, transport: httpx.AsyncBaseTransport | None = None
+) -> HttpDriver:
+    """kilowatt's station driven through its control API (``kilowatt station --control-port``,
+    station/control.py): every action of a station's vocabulary is ``POST /actions/{action}``
+    with its parameters."""
+    return HttpDriver(
+        base_url,
+        {
+            "plug_in": HttpAction(
+                "POST",
+                "/actions/plug_in",
+                {"evse_id": "{evse_id}", "connector_id": "{connector_id}"},
+                defaults={"connector_id": 1},
+            ),
+            "unplug": HttpAction("POST", "/actions/unplug", {"evse_id": "{evse_id}"}),
+            "present_token": HttpAction(
+                "POST",
+                "/actions/present_token",
+                {"evse_id": "{evse_id}", "id_token": "{id_token}", "type": "{type}"},
+                defaults={"type": "ISO14443"},
+            ),
+            "reboot": HttpAction("POST", "/actions/reboot", {}),
+            "go_offline": HttpAction("POST", "/actions/go_offline", {"seconds": "{seconds}"}),
+        },
         transport=transport,
     )

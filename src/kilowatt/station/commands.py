@@ -39,6 +39,12 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     station.add_argument("--id", required=True, help="the station identity")
     _common(station)
     station.add_argument("--data-dir", help="persist the station's state here")
+    station.add_argument(
+        "--control-port",
+        type=int,
+        help="serve the control API here (plug in, present a card...: station/control.py) and "
+        "play no scenario: a driver, such as the compliance harness, acts at the station",
+    )
 
     fleet = commands.add_parser("simulate", help="run many simulated stations in one process")
     fleet.add_argument("--csms", required=True, help="the CSMS's OCPP URL")
@@ -104,6 +110,12 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "station":
         data_dir = Path(args.data_dir) if args.data_dir else None
         stations = [Station(_config(args, args.id, data_dir), ocpp201_router().handler_for)]
+        if args.control_port is not None:
+            try:
+                asyncio.run(_controlled(stations[0], args.control_port))
+            except KeyboardInterrupt:
+                return 130
+            return 0
         duration, every = None, 5.0
     else:
         if args.processes > 1:
@@ -124,6 +136,26 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(summary(figures, time.monotonic() - started))
     return 0
+
+
+async def _controlled(station: Station, port: int) -> None:
+    """Run the station and its control API on 127.0.0.1:``port`` until interrupted."""
+    import uvicorn
+
+    from kilowatt.station.control import control_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            control_app(station), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    _print(f"control API: http://127.0.0.1:{port}/actions/{{action}}, state at /state")
+    running = asyncio.create_task(station.run())
+    try:
+        await server.serve()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
 
 
 def _print(line: str) -> None:

@@ -65,7 +65,8 @@ class Garage:
         """Wait (in real time) until the balancer has nothing to do and the stations' queues
         are empty: the clock stands still meanwhile, as if the network were instant."""
         balancer = self.csms.balancer
-        for _ in range(500):
+        deadline = asyncio.get_running_loop().time() + 30.0  # real time; see replanned_since
+        while asyncio.get_running_loop().time() < deadline:
             queued = sum(len(s.queue) for s in self.stations.values())
             if not balancer.busy and queued == 0:
                 return
@@ -77,7 +78,10 @@ class Garage:
     async def replanned_since(self, moment: datetime) -> None:
         """Wait (in real time) for the re-plan that the schedule boundary at ``moment`` wakes,
         and for what it sent to land."""
-        for _ in range(500):
+        # Up to 30 s of real time: on a loaded 2-core machine a re-plan of the garage's 20
+        # stations and its CALLs can take seconds; a missing re-plan still fails.
+        deadline = asyncio.get_running_loop().time() + 30.0
+        while asyncio.get_running_loop().time() < deadline:
             planned = self.csms.balancer.planned_at("garage")
             if planned is not None and planned >= moment:
                 await self.settle()

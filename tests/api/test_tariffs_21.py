@@ -446,6 +446,20 @@ async def test_a_21_station_is_asked_and_its_acceptance_makes_the_change(
     assert [row.tariff_id for row in rows] == ["day", "night"]
 
 
+async def test_a_21_station_away_is_not_changed_behind_its_back(
+    csms: Csms, client: httpx.AsyncClient, connect: Connect, clock: ManualClock
+) -> None:
+    """It prices locally: a change it never heard of would make the two ends disagree, so the
+    CSMS refuses while it is disconnected (a 2.0.1 station's change needs no one's consent)."""
+    station = await running_21(csms, client, connect, clock, answer_minimally)
+    await station.close()
+    answer = await client.post(change_route(station_id="CS21"), json={"tariff_id": "night"})
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"] == "station_not_connected", answer.text
+    rows = await csms.store.transaction_tariffs("CS21", "TX-1")
+    assert [row.tariff_id for row in rows] == ["day"]
+
+
 async def test_a_21_stations_refusal_is_its_status_and_no_change(
     csms: Csms, client: httpx.AsyncClient, connect: Connect, clock: ManualClock
 ) -> None:

@@ -133,10 +133,6 @@ class Peer:
         """Answer the implementation's requests of this type so from now on."""
         self._answers[request_type] = answer
 
-    def forget_answers(self) -> None:
-        """Back to the plain answers (a case's own ones end with it)."""
-        self._answers.clear()
-
     def mark(self) -> int:
         """A place in the list of received requests: ``next(..., since=mark)`` looks after it."""
         return len(self._received.requests)

@@ -190,7 +190,10 @@ def _create_engine(url: str) -> AsyncEngine:
         # Each pooled connection would see a database of its own.
         raise ValueError("an SQLite store needs a file: sqlite+aiosqlite:///path/to/file.db")
     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(parsed)
+    # A connection waits up to SQLITE_BUSY_TIMEOUT for another's write lock (sqlite3's own
+    # default is 5 s): processes started at once wait out the first one's migration, which on
+    # a loaded machine took longer than 5 s.
+    engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     event.listen(engine.sync_engine, "begin", _begin_sqlite)
     return engine
@@ -219,6 +222,9 @@ def _create_sync_engine(engine: AsyncEngine, connections: int) -> Engine:
     event.listen(sync, "connect", _configure_sqlite)
     event.listen(sync, "begin", _begin_sqlite)
     return sync
+
+
+SQLITE_BUSY_TIMEOUT = 60.0  # seconds
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
